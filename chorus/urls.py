@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+from django.views.i18n import set_language
+
+from chorus.api import api
+from chorus.api.errors import unknown_route
+from chorus.orgs import views as orgs
+from chorus.web import views as web
+
+AREAS = "|".join(web.AREAS)
+
+workspace_urls = [
+    path("", web.dashboard, name="dashboard"),
+    re_path(rf"^(?P<area>{AREAS})/$", web.area, name="area"),
+    path("settings/", orgs.workspace_settings, name="workspace-settings"),
+    path("settings/delete/", orgs.delete_workspace, name="workspace-delete"),
+    path("settings/members/", orgs.members, name="members"),
+    path("settings/members/<int:membership_id>/role/", orgs.change_role, name="member-role"),
+    path("settings/members/<int:membership_id>/remove/", orgs.remove_member, name="member-remove"),
+    path("settings/invitations/<int:invitation_id>/revoke/", orgs.revoke_invitation, name="invitation-revoke"),
+    path("settings/audit/", orgs.audit_log, name="audit"),
+]
+
+urlpatterns = [
+    path("healthz", web.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    re_path(r"^api/v1/(?P<rest>.*)$", unknown_route),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", web.home, name="home"),
+    path("w/<slug:slug>/", include(workspace_urls)),
+    path("account/tokens/", orgs.tokens, name="tokens"),
+    path("account/tokens/<int:token_id>/revoke/", orgs.revoke_token, name="token-revoke"),
+    path("invitations/<str:secret>/", orgs.accept_invitation, name="invitation-accept"),
+]

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from chorus.orgs import selectors
+from chorus.orgs.roles import Action
+from chorus.web.shell import actor_of
+
+
+def shell(request: HttpRequest) -> dict[str, object]:
+    """The workspace switcher, navigation and demo banner of the page frame."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    actor = actor_of(request)
+    workspace = getattr(request, "workspace", None)
+    context: dict[str, object] = {"switcher": list(selectors.workspaces(actor)), "current_workspace": workspace}
+    if workspace is not None:
+        context.update(
+            current_role=actor.role_on(workspace),
+            is_demo=workspace.organisation.is_demo,
+            can_manage_members=actor.can(Action.VIEW_MEMBERS, workspace),
+            can_view_audit=actor.can(Action.VIEW_AUDIT, workspace),
+            can_configure=actor.can(Action.UPDATE_WORKSPACE, workspace) or actor.can(Action.CREATE_WORKSPACE, workspace),
+        )
+    return context

@@ -1,0 +1,197 @@
+"""Every API route and every page keeps each organisation's data to itself, and each role can
+do exactly what the role matrix says.
+
+The route table below must list every API operation: a new route fails
+``test_every_api_route_is_in_the_table`` until it is described here, so tenancy and role
+checks cover it from its first day.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from chorus.api import api as ninja_api
+from chorus.orgs import services
+from chorus.orgs.access import Actor
+from chorus.orgs.models import Invitation, Membership, User, Workspace
+from chorus.orgs.roles import Action, Role, role_allows
+from tests.conftest import add_workspace, make_org, make_user, member, owner_of, token_for
+
+pytestmark = pytest.mark.django_db
+_unique = itertools.count(1)
+
+
+@dataclass
+class Route:
+    action: str | None  # None: the caller acts on their own things only (profile, own tokens)
+    body: dict | None = None
+    query: dict = field(default_factory=dict)
+
+
+ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "/me"): Route(None),
+    ("GET", "/workspaces"): Route(None),
+    ("POST", "/workspaces"): Route(Action.CREATE_WORKSPACE, {"parent": "{workspace}", "name": "New", "slug": "{unique}"}),
+    ("GET", "/workspaces/{workspace}"): Route(Action.VIEW_WORKSPACE),
+    ("PATCH", "/workspaces/{workspace}"): Route(Action.UPDATE_WORKSPACE, {"name": "Renamed"}),
+    ("DELETE", "/workspaces/{workspace}"): Route(Action.DELETE_WORKSPACE),
+    ("GET", "/workspaces/{workspace}/members"): Route(Action.VIEW_MEMBERS),
+    ("PUT", "/workspaces/{workspace}/members"): Route(Action.MANAGE_MEMBERS, {"email": "{bystander}", "role": "editor"}),
+    ("PATCH", "/members/{membership_id}"): Route(Action.MANAGE_MEMBERS, {"role": "analyst"}),
+    ("DELETE", "/members/{membership_id}"): Route(Action.MANAGE_MEMBERS),
+    ("GET", "/workspaces/{workspace}/invitations"): Route(Action.VIEW_MEMBERS),
+    ("POST", "/workspaces/{workspace}/invitations"): Route(Action.MANAGE_MEMBERS, {"email": "new-{unique}@example.org", "role": "editor"}),
+    ("POST", "/invitations/{invitation_id}/revoke"): Route(Action.MANAGE_MEMBERS),
+    ("GET", "/tokens"): Route(None),
+    ("POST", "/tokens"): Route(Action.VIEW_WORKSPACE, {"name": "ci", "workspace": "{workspace}"}),
+    ("POST", "/tokens/{token_id}/revoke"): Route(None),
+    ("GET", "/audit"): Route(Action.VIEW_AUDIT, query={"workspace": "{workspace}"}),
+    ("GET", "/audit.csv"): Route(Action.VIEW_AUDIT, query={"workspace": "{workspace}"}),
+}
+
+
+@dataclass
+class Targets:
+    """Objects a route can point at, all inside one (non-root) workspace."""
+
+    workspace: Workspace
+    membership: Membership
+    invitation: Invitation
+    token_id: int
+    bystander: User
+
+    def fill(self, text: str) -> str:
+        return (
+            text.replace("{workspace}", self.workspace.slug)
+            .replace("{membership_id}", str(self.membership.pk))
+            .replace("{invitation_id}", str(self.invitation.pk))
+            .replace("{token_id}", str(self.token_id))
+            .replace("{bystander}", self.bystander.email)
+            .replace("{unique}", f"made-{next(_unique)}")
+        )
+
+
+def targets_in(workspace: Workspace, token_owner: User) -> Targets:
+    root_owner = Actor(owner_of(Workspace.objects.get(pk=workspace.ancestor_ids[0])))
+    someone = member(workspace, Role.EDITOR)
+    invitation = services.invite(root_owner, workspace, email=f"guest-{next(_unique)}@example.org", role=Role.EDITOR)
+    token, _secret = services.create_token(Actor(token_owner), name="target")
+    return Targets(
+        workspace=workspace,
+        membership=someone.memberships.get(workspace=workspace),
+        invitation=invitation,
+        token_id=token.pk,
+        bystander=make_user(),
+    )
+
+
+def call(client, method: str, path: str, route: Route, targets: Targets, secret: str):
+    url = "/api/v1" + targets.fill(path)
+    query = {key: targets.fill(value) for key, value in route.query.items()}
+    if query:
+        url += "?" + "&".join(f"{key}={value}" for key, value in query.items())
+    body = {key: targets.fill(value) for key, value in (route.body or {}).items()}
+    return client.generic(
+        method, url, data=json.dumps(body) if route.body is not None else "",
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+
+
+def test_every_api_route_is_in_the_table():
+    schema = ninja_api.get_openapi_schema()
+    served = {
+        (method.upper(), path.removeprefix("/api/v1"))
+        for path, operations in schema["paths"].items()
+        for method in operations
+    }
+    assert served == set(ROUTES), "describe new API routes in ROUTES (tenancy and role checks)"
+
+
+@pytest.mark.parametrize(("method", "path"), list(ROUTES), ids=[f"{m} {p}" for m, p in ROUTES])
+def test_another_organisations_objects_answer_404(client, method, path):
+    mine = make_org()
+    me = owner_of(mine)
+    theirs = add_workspace(make_org())
+    secret = token_for(me)
+    route = ROUTES[(method, path)]
+    response = call(client, method, path, route, targets_in(theirs, make_user()), secret)
+    if "{" in path or route.body and "{workspace}" in str(route.body.values()) or route.query:
+        assert response.status_code == 404, response.content
+        assert response.json()["error"]["code"] == "not_found"
+    else:
+        assert response.status_code < 400
+        assert theirs.slug.encode() not in response.content
+
+
+@pytest.mark.parametrize("role", Role.values)
+@pytest.mark.parametrize(("method", "path"), list(ROUTES), ids=[f"{m} {p}" for m, p in ROUTES])
+def test_each_role_can_do_exactly_what_the_matrix_says(client, role, method, path):
+    root = make_org()
+    team = add_workspace(root)
+    person = member(root, role)  # inherited by ``team``, where the targets live
+    route = ROUTES[(method, path)]
+    response = call(client, method, path, route, targets_in(team, person), token_for(person))
+    allowed = route.action is None or role_allows(role, route.action)
+    if allowed:
+        assert response.status_code < 400, (role, response.content)
+    else:
+        assert response.status_code == 403, (role, response.status_code, response.content)
+        assert response.json()["error"]["code"] == "forbidden"
+
+
+# Pages --------------------------------------------------------------------------------------
+
+
+def _page_patterns(resolver: URLResolver | None = None, prefix: str = "") -> list[tuple[str, str]]:
+    """(name, route) of every named page, however deeply included."""
+    found = []
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            if getattr(pattern, "namespace", None) in {"admin", "api"}:
+                continue
+            found += _page_patterns(pattern, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            found.append((pattern.name, prefix + str(pattern.pattern)))
+    return found
+
+
+PAGE_ARGS = {"slug", "membership_id", "invitation_id", "token_id", "area", "secret", "uidb64", "token"}
+
+
+def test_every_page_parameter_is_known():
+    for name, route in _page_patterns():
+        names = set(re.findall(r"<(?:\w+:)?(\w+)>", route))
+        assert names <= PAGE_ARGS, f"page {name} takes {names - PAGE_ARGS}: add a tenancy case"
+
+
+@pytest.mark.parametrize(
+    "name", sorted({name for name, route in _page_patterns() if "slug" in route or "_id" in route})
+)
+def test_pages_of_another_organisation_answer_404(client, name):
+    mine = make_org()
+    client.force_login(owner_of(mine))
+    theirs_root = make_org()
+    theirs = add_workspace(theirs_root)
+    targets = targets_in(theirs, owner_of(theirs_root))
+    kwargs = {
+        "slug": theirs.slug,
+        "membership_id": targets.membership.pk,
+        "invitation_id": targets.invitation.pk,
+        "token_id": targets.token_id,
+        "area": "publish",
+    }
+    route = dict(_page_patterns())[name]
+    wanted = {key: value for key, value in kwargs.items() if key in route}
+    url = reverse(name, kwargs=wanted)
+    assert client.get(url).status_code in {404, 405}, url  # 405: a POST-only action
+    assert client.post(url).status_code == 404, url
+    if "slug" in wanted and any(key.endswith("_id") for key in wanted):
+        # Own workspace in the address, another organisation's object in it: still 404.
+        wanted["slug"] = mine.slug
+        assert client.post(reverse(name, kwargs=wanted)).status_code == 404
