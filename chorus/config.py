@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -36,7 +37,7 @@ def env_bool(name: str, default: bool = False) -> bool:
     return raw.lower() in {"1", "true", "yes", "on"}
 
 
-def _generated_secret(filename: str, make: callable) -> str:  # type: ignore[valid-type]
+def _generated_secret(filename: str, make: Callable[[], str]) -> str:
     path = var_dir() / filename
     if not path.exists():
         # Written with 0600 before content so the secret is never world-readable.

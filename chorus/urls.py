@@ -18,7 +18,11 @@ workspace_urls = [
     path("settings/members/", orgs.members, name="members"),
     path("settings/members/<int:membership_id>/role/", orgs.change_role, name="member-role"),
     path("settings/members/<int:membership_id>/remove/", orgs.remove_member, name="member-remove"),
-    path("settings/invitations/<int:invitation_id>/revoke/", orgs.revoke_invitation, name="invitation-revoke"),
+    path(
+        "settings/invitations/<int:invitation_id>/revoke/",
+        orgs.revoke_invitation,
+        name="invitation-revoke",
+    ),
     path("settings/audit/", orgs.audit_log, name="audit"),
 ]
 
@@ -28,7 +32,11 @@ urlpatterns = [
     re_path(r"^api/v1/(?P<rest>.*)$", unknown_route),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", web.home, name="home"),
     path("w/<slug:slug>/", include(workspace_urls)),

@@ -48,7 +48,11 @@ def owner_of(workspace: Workspace) -> User:
 def add_workspace(parent: Workspace, slug: str | None = None, **fields: str) -> Workspace:
     slug = slug or f"ws-{next(_counter)}"
     return services.create_workspace(
-        Actor(owner_of(_root(parent))), parent=parent, name=fields.pop("name", slug.title()), slug=slug, **fields
+        Actor(owner_of(_root(parent))),
+        parent=parent,
+        name=fields.pop("name", slug.title()),
+        slug=slug,
+        **fields,
     )
 
 

@@ -24,17 +24,25 @@ def _decode(cursor: str) -> int:
     try:
         return int(base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("id:"))
     except (ValueError, UnicodeDecodeError):
-        raise Invalid("The cursor is not valid; use next_cursor from the previous page.", fields={"cursor": "Not a cursor returned by this API."}) from None
+        raise Invalid(
+            "The cursor is not valid; use next_cursor from the previous page.",
+            fields={"cursor": "Not a cursor returned by this API."},
+        ) from None
 
 
 def _encode(pk: int) -> str:
     return base64.urlsafe_b64encode(f"id:{pk}".encode()).decode()
 
 
-def paginate(queryset: models.QuerySet[M], params: PageParams, *, newest_first: bool = False) -> dict[str, Any]:
+def paginate(
+    queryset: models.QuerySet[M], params: PageParams, *, newest_first: bool = False
+) -> dict[str, Any]:
     """One page ordered by id; ``next_cursor`` is null on the last page."""
     if not 1 <= params.limit <= MAX_LIMIT:
-        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}.", fields={"limit": f"Between 1 and {MAX_LIMIT}."})
+        raise Invalid(
+            f"limit must be between 1 and {MAX_LIMIT}.",
+            fields={"limit": f"Between 1 and {MAX_LIMIT}."},
+        )
     ordered = queryset.order_by("-pk" if newest_first else "pk")
     if params.cursor:
         after = _decode(params.cursor)

@@ -25,3 +25,6 @@ class PeriodicRun(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["name", "slot"], name="one_run_per_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.slot:%Y-%m-%d %H:%M}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import IntegrityError, close_old_connections, transaction
@@ -31,13 +31,17 @@ def _with_fresh_connections(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def task(*, retries: int = 0, retry_delay: int = 0, name: str | None = None) -> Callable[[Callable[..., Any]], TaskWrapper]:
+def task(
+    *, retries: int = 0, retry_delay: int = 0, name: str | None = None
+) -> Callable[[Callable[..., Any]], TaskWrapper]:
     """Declares a job. Calling the decorated function enqueues it and returns a Huey result."""
 
     def decorate(func: Callable[..., Any]) -> TaskWrapper:
-        return huey.task(retries=retries, retry_delay=retry_delay, name=name or f"{func.__module__}.{func.__name__}")(
-            _with_fresh_connections(func)
-        )
+        return huey.task(
+            retries=retries,
+            retry_delay=retry_delay,
+            name=name or f"{func.__module__}.{func.__name__}",
+        )(_with_fresh_connections(func))
 
     return decorate
 
@@ -46,13 +50,21 @@ def enqueue(job: TaskWrapper, *args: Any, **kwargs: Any) -> Result:
     return job(*args, **kwargs)
 
 
-def schedule(job: TaskWrapper, *, at: datetime, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Result:
+def schedule(
+    job: TaskWrapper,
+    *,
+    at: datetime,
+    args: tuple[Any, ...] = (),
+    kwargs: dict[str, Any] | None = None,
+) -> Result:
     if timezone.is_naive(at):
         raise ValueError("schedule() needs an aware datetime")
-    return job.schedule(args=args, kwargs=kwargs or {}, eta=at.astimezone(timezone.UTC))
+    return job.schedule(args=args, kwargs=kwargs or {}, eta=at.astimezone(UTC))
 
 
-def periodic(*, minute: str = "*", hour: str = "*", day: str = "*", month: str = "*", day_of_week: str = "*") -> Callable[[Callable[[], Any]], TaskWrapper]:
+def periodic(
+    *, minute: str = "*", hour: str = "*", day: str = "*", month: str = "*", day_of_week: str = "*"
+) -> Callable[[Callable[[], Any]], TaskWrapper]:
     """Declares a job that runs on a cron schedule, once per period across all schedulers."""
 
     def decorate(func: Callable[[], Any]) -> TaskWrapper:

@@ -55,7 +55,9 @@ def consume(*, workers: int = 2, periodic: bool = True) -> None:
     heartbeat = Heartbeat(runs_periodic=periodic)
     heartbeat.start()
     consumer = Consumer(huey, workers=workers, periodic=periodic, worker_type="thread")
-    log.info("queue worker started (%s, %d threads, periodic=%s)", backend_name(), workers, periodic)
+    log.info(
+        "queue worker started (%s, %d threads, periodic=%s)", backend_name(), workers, periodic
+    )
     try:
         consumer.run()
     finally:
@@ -80,7 +82,8 @@ def health() -> dict[str, object]:
             "age_seconds": round(age, 1),
             "ok": age <= settings.WORKER_SILENT_AFTER_SECONDS,
             "alive": WorkerHeartbeat.objects.filter(
-                last_seen__gte=timezone.now() - timedelta(seconds=settings.WORKER_SILENT_AFTER_SECONDS)
+                last_seen__gte=timezone.now()
+                - timedelta(seconds=settings.WORKER_SILENT_AFTER_SECONDS)
             ).count(),
         }
     return {"queue": queue, "worker": worker}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 
 from chorus.errors import Forbidden, NotFound
@@ -59,7 +60,7 @@ def _effective_roles(actor: Actor) -> dict[int, str]:
     for path, _role in memberships:
         reach |= models.Q(path__startswith=path)
     candidates = Workspace.objects.filter(reach)
-    if actor.token and actor.token.workspace_id:
+    if actor.token and actor.token.workspace is not None:
         candidates = candidates.filter(path__startswith=actor.token.workspace.path)
     ceiling = actor.token.role_ceiling if actor.token else None
     roles: dict[int, str] = {}
@@ -110,7 +111,7 @@ def get_scoped(
     """One tenant-owned row by id; NotFound if it does not exist or is out of reach."""
     try:
         return scoped(actor, queryset, action, workspace_field).get(pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise NotFound() from None
 
 

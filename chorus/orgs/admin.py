@@ -1,7 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
 
-from chorus.orgs.models import ApiToken, AuditEntry, Invitation, Membership, Organisation, User, Workspace
+from chorus.orgs.models import (
+    ApiToken,
+    AuditEntry,
+    Invitation,
+    Membership,
+    Organisation,
+    User,
+    Workspace,
+)
 
 
 @admin.register(User)
@@ -38,13 +47,29 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["email", "workspace", "role", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    list_display = [
+        "email",
+        "workspace",
+        "role",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
     readonly_fields = ["token_hash"]
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "workspace", "role_ceiling", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "workspace",
+        "role_ceiling",
+        "last_used_at",
+        "revoked_at",
+    ]
     readonly_fields = ["prefix", "token_hash"]
 
 
@@ -56,11 +81,11 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_filter = ["action"]
     search_fields = ["actor_email", "target_repr"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from ninja import Field, Query, Router, Schema, Status
 
 from chorus.api.auth import actor
@@ -228,7 +229,10 @@ def me(request: HttpRequest) -> MeOut:
         id=who.user.pk,
         email=who.user.email,
         display_name=who.user.display_name,
-        workspaces=[WorkspaceOut.build(ws, who.role_on(ws)) for ws in selectors.workspaces(who).select_related("parent")],
+        workspaces=[
+            WorkspaceOut.build(ws, who.role_on(ws))
+            for ws in selectors.workspaces(who).select_related("parent")
+        ],
         token=TokenOut.build(who.token) if who.token else None,
     )
 
@@ -294,7 +298,9 @@ def delete_workspace(request: HttpRequest, workspace: str) -> Status[None]:
 def list_members(request: HttpRequest, workspace: str) -> list[MemberOut]:
     who = actor(request)
     rows = selectors.members(who, workspace_for(who, workspace))
-    return [MemberOut.build(row.membership, inherited=row.inherited_from is not None) for row in rows]
+    return [
+        MemberOut.build(row.membership, inherited=row.inherited_from is not None) for row in rows
+    ]
 
 
 @router.put("/workspaces/{workspace}/members", response=MemberOut, tags=["members"])
@@ -315,7 +321,9 @@ def set_member(request: HttpRequest, workspace: str, payload: MemberIn) -> Membe
 def change_role(request: HttpRequest, membership_id: int, payload: RoleIn) -> MemberOut:
     who = actor(request)
     membership = selectors.membership(who, membership_id)
-    return MemberOut.build(services.set_role(who, membership.workspace, membership.user, payload.role))
+    return MemberOut.build(
+        services.set_role(who, membership.workspace, membership.user, payload.role)
+    )
 
 
 @router.delete("/members/{membership_id}", response={204: None}, tags=["members"])
@@ -331,22 +339,32 @@ def remove_member(request: HttpRequest, membership_id: int) -> Status[None]:
 @router.get("/workspaces/{workspace}/invitations", response=InvitationPage, tags=["invitations"])
 def list_invitations(request: HttpRequest, workspace: str, page: Query[PageParams]) -> dict:
     who = actor(request)
-    result = paginate(selectors.invitations(who, workspace_for(who, workspace)), page, newest_first=True)
+    result = paginate(
+        selectors.invitations(who, workspace_for(who, workspace)), page, newest_first=True
+    )
     result["items"] = [InvitationOut.build(inv) for inv in result["items"]]
     return result
 
 
-@router.post("/workspaces/{workspace}/invitations", response={201: InvitationOut}, tags=["invitations"])
-def send_invitation(request: HttpRequest, workspace: str, payload: InvitationIn) -> Status[InvitationOut]:
+@router.post(
+    "/workspaces/{workspace}/invitations", response={201: InvitationOut}, tags=["invitations"]
+)
+def send_invitation(
+    request: HttpRequest, workspace: str, payload: InvitationIn
+) -> Status[InvitationOut]:
     who = actor(request)
-    invitation = services.invite(who, workspace_for(who, workspace), email=payload.email, role=payload.role)
+    invitation = services.invite(
+        who, workspace_for(who, workspace), email=payload.email, role=payload.role
+    )
     return Status(201, InvitationOut.build(invitation))
 
 
 @router.post("/invitations/{invitation_id}/revoke", response=InvitationOut, tags=["invitations"])
 def revoke_invitation(request: HttpRequest, invitation_id: int) -> InvitationOut:
     who = actor(request)
-    return InvitationOut.build(services.revoke_invitation(who, selectors.invitation(who, invitation_id)))
+    return InvitationOut.build(
+        services.revoke_invitation(who, selectors.invitation(who, invitation_id))
+    )
 
 
 # Tokens ------------------------------------------------------------------------------------
@@ -363,7 +381,9 @@ def list_tokens(request: HttpRequest, page: Query[PageParams]) -> dict:
 def create_token(request: HttpRequest, payload: TokenIn) -> Status[TokenCreated]:
     who = actor(request)
     workspace = workspace_for(who, payload.workspace) if payload.workspace else None
-    token, secret = services.create_token(who, name=payload.name, workspace=workspace, role_ceiling=payload.role_ceiling)
+    token, secret = services.create_token(
+        who, name=payload.name, workspace=workspace, role_ceiling=payload.role_ceiling
+    )
     return Status(201, TokenCreated(**TokenOut.build(token).dict(), secret=secret))
 
 
@@ -379,7 +399,9 @@ def revoke_token(request: HttpRequest, token_id: int) -> TokenOut:
 def _audit_filter(request: HttpRequest, query: AuditQuery) -> selectors.AuditFilter:
     who = actor(request)
     return selectors.AuditFilter(
-        workspace=workspace_for(who, query.workspace, Action.VIEW_AUDIT) if query.workspace else None,
+        workspace=workspace_for(who, query.workspace, Action.VIEW_AUDIT)
+        if query.workspace
+        else None,
         action=query.action,
         actor_email=query.actor,
         since=query.since,
@@ -396,6 +418,6 @@ def list_audit(request: HttpRequest, query: Query[AuditQuery], page: Query[PageP
 
 
 @router.get("/audit.csv", tags=["audit"], response={200: None})
-def export_audit(request: HttpRequest, query: Query[AuditQuery]) -> HttpResponse:
+def export_audit(request: HttpRequest, query: Query[AuditQuery]) -> HttpResponseBase:
     entries = selectors.audit_entries(actor(request), _audit_filter(request, query))
     return audit_csv_response(entries)

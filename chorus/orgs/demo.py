@@ -17,7 +17,7 @@ from chorus.orgs.models import Organisation, User, Workspace
 from chorus.orgs.roles import Role
 
 DEMO_SLUG = "demo-lumen-group"
-DEMO_PASSWORD = "demo-chorus-2026"
+DEMO_PASSWORD = "demo-chorus-2026"  # noqa: S105 - printed by `chorus demo`; demo data only
 
 
 @dataclass(frozen=True)
@@ -30,27 +30,62 @@ class Node:
 
 
 TREE = Node(
-    "Lumen Group (demo)", DEMO_SLUG, "fr", "Europe/Paris",
+    "Lumen Group (demo)",
+    DEMO_SLUG,
+    "fr",
+    "Europe/Paris",
     (
-        Node("Lumen Energy", "demo-lumen-energy", "fr", "Europe/Paris", (
-            Node("France", "demo-energy-france", "fr", "Europe/Paris", (
-                Node("Saint-Aubin power plant", "demo-site-saint-aubin", "fr", "Europe/Paris"),
-                Node("Val-de-Loire plant", "demo-site-val-de-loire", "fr", "Europe/Paris"),
-                Node("Lyon customer service", "demo-site-lyon-care", "fr", "Europe/Paris"),
-            )),
-            Node("Belgium", "demo-energy-belgium", "fr", "Europe/Brussels", (
-                Node("Antwerp terminal", "demo-site-antwerp", "en", "Europe/Brussels"),
-            )),
-            Node("United Kingdom", "demo-energy-uk", "en", "Europe/London", (
-                Node("Bristol wind farm", "demo-site-bristol", "en", "Europe/London"),
-            )),
-        )),
-        Node("Lumen Mobility", "demo-lumen-mobility", "en", "Europe/Paris", (
-            Node("France", "demo-mobility-france", "fr", "Europe/Paris"),
-            Node("United States", "demo-mobility-us", "en", "America/New_York", (
-                Node("New York office", "demo-site-new-york", "en", "America/New_York"),
-            )),
-        )),
+        Node(
+            "Lumen Energy",
+            "demo-lumen-energy",
+            "fr",
+            "Europe/Paris",
+            (
+                Node(
+                    "France",
+                    "demo-energy-france",
+                    "fr",
+                    "Europe/Paris",
+                    (
+                        Node(
+                            "Saint-Aubin power plant", "demo-site-saint-aubin", "fr", "Europe/Paris"
+                        ),
+                        Node("Val-de-Loire plant", "demo-site-val-de-loire", "fr", "Europe/Paris"),
+                        Node("Lyon customer service", "demo-site-lyon-care", "fr", "Europe/Paris"),
+                    ),
+                ),
+                Node(
+                    "Belgium",
+                    "demo-energy-belgium",
+                    "fr",
+                    "Europe/Brussels",
+                    (Node("Antwerp terminal", "demo-site-antwerp", "en", "Europe/Brussels"),),
+                ),
+                Node(
+                    "United Kingdom",
+                    "demo-energy-uk",
+                    "en",
+                    "Europe/London",
+                    (Node("Bristol wind farm", "demo-site-bristol", "en", "Europe/London"),),
+                ),
+            ),
+        ),
+        Node(
+            "Lumen Mobility",
+            "demo-lumen-mobility",
+            "en",
+            "Europe/Paris",
+            (
+                Node("France", "demo-mobility-france", "fr", "Europe/Paris"),
+                Node(
+                    "United States",
+                    "demo-mobility-us",
+                    "en",
+                    "America/New_York",
+                    (Node("New York office", "demo-site-new-york", "en", "America/New_York"),),
+                ),
+            ),
+        ),
         Node("Lumen Careers", "demo-lumen-careers", "fr", "Europe/Paris"),
     ),
 )
@@ -60,7 +95,12 @@ PEOPLE = [
     ("hugo.admin@demo.chorus.localhost", "Hugo Bernard", DEMO_SLUG, Role.ADMIN),
     ("ines.manager@demo.chorus.localhost", "Inès Petit", "demo-lumen-energy", Role.MANAGER),
     ("lucas.editor@demo.chorus.localhost", "Lucas Moreau", "demo-energy-france", Role.EDITOR),
-    ("emma.contributor@demo.chorus.localhost", "Emma Laurent", "demo-site-saint-aubin", Role.CONTRIBUTOR),
+    (
+        "emma.contributor@demo.chorus.localhost",
+        "Emma Laurent",
+        "demo-site-saint-aubin",
+        Role.CONTRIBUTOR,
+    ),
     ("noah.analyst@demo.chorus.localhost", "Noah Garcia", DEMO_SLUG, Role.ANALYST),
     ("lea.ambassador@demo.chorus.localhost", "Léa Roux", "demo-lumen-careers", Role.AMBASSADOR),
     ("sam.editor@demo.chorus.localhost", "Sam Taylor", "demo-energy-uk", Role.EDITOR),
@@ -74,12 +114,18 @@ def load_demo() -> list[tuple[str, str]]:
     if Organisation.objects.filter(slug=DEMO_SLUG).exists():
         raise Conflict("The demo organisation is already loaded (slug demo-lumen-group).")
     users = {
-        email: User.objects.filter(email=email).first() or User.objects.create_user(email, DEMO_PASSWORD, display_name=name)
+        email: User.objects.filter(email=email).first()
+        or User.objects.create_user(email, DEMO_PASSWORD, display_name=name)
         for email, name, _slug, _role in PEOPLE
     }
     owner = users[PEOPLE[0][0]]
     root = services.create_organisation(
-        owner=owner, name=TREE.name, slug=TREE.slug, timezone_name=TREE.tz, default_locale=TREE.locale, is_demo=True
+        owner=owner,
+        name=TREE.name,
+        slug=TREE.slug,
+        timezone_name=TREE.tz,
+        default_locale=TREE.locale,
+        is_demo=True,
     )
     actor = Actor(owner)
     _grow(actor, root, TREE.children)
@@ -94,6 +140,11 @@ def load_demo() -> list[tuple[str, str]]:
 def _grow(actor: Actor, parent: Workspace, children: tuple[Node, ...]) -> None:
     for node in children:
         child = services.create_workspace(
-            actor, parent=parent, name=node.name, slug=node.slug, default_locale=node.locale, timezone_name=node.tz
+            actor,
+            parent=parent,
+            name=node.name,
+            slug=node.slug,
+            default_locale=node.locale,
+            timezone_name=node.tz,
         )
         _grow(actor, child, node.children)

@@ -22,13 +22,19 @@ def attach_errors(form: forms.Form, error: ServiceError) -> None:
 
 class WorkspaceForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
-    slug = forms.SlugField(label=_("Slug"), max_length=80, help_text=_("Used in addresses and the API, e.g. france-paris."))
+    slug = forms.SlugField(
+        label=_("Slug"),
+        max_length=80,
+        help_text=_("Used in addresses and the API, e.g. france-paris."),
+    )
     default_locale = forms.ChoiceField(label=_("Default language"), choices=locale_choices)
     timezone = forms.ChoiceField(label=_("Time zone"), choices=[(tz, tz) for tz in TIMEZONES])
 
 
 class NewWorkspaceForm(WorkspaceForm):
-    parent = forms.ModelChoiceField(label=_("Inside"), queryset=Workspace.objects.none(), empty_label=None)
+    parent = forms.ModelChoiceField(
+        label=_("Inside"), queryset=Workspace.objects.none(), empty_label=None
+    )
 
 
 class InvitationForm(forms.Form):
@@ -41,7 +47,9 @@ class RoleForm(forms.Form):
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("What the token is for, e.g. BI export."))
+    name = forms.CharField(
+        label=_("Name"), max_length=100, help_text=_("What the token is for, e.g. BI export.")
+    )
     workspace = forms.ModelChoiceField(
         label=_("Limit to workspace"),
         queryset=Workspace.objects.none(),
@@ -59,11 +67,17 @@ class TokenForm(forms.Form):
 
 class AcceptInvitationForm(forms.Form):
     display_name = forms.CharField(label=_("Your name"), max_length=150, required=False)
-    password = forms.CharField(label=_("Choose a password"), widget=forms.PasswordInput, strip=False)
+    password = forms.CharField(
+        label=_("Choose a password"), widget=forms.PasswordInput, strip=False
+    )
 
 
 class AuditFilterForm(forms.Form):
     action = forms.CharField(label=_("Action"), required=False)
     actor = forms.CharField(label=_("Who"), required=False)
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )

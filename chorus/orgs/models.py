@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -56,9 +57,9 @@ class User(AbstractUser):
     language = models.CharField(_("language"), max_length=8, blank=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    objects = UserManager()  # type: ignore[misc,assignment]
 
     def __str__(self) -> str:
         return self.display_name or self.email
@@ -113,7 +114,9 @@ class Workspace(models.Model):
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     created_at = models.DateTimeField(default=now)
@@ -149,6 +152,9 @@ class Invitation(models.Model):
         REVOKED = "revoked", _("Revoked")
         EXPIRED = "expired", _("Expired")
 
+    def __str__(self) -> str:
+        return f"{self.email} → {self.workspace}"
+
     @property
     def status(self) -> str:
         if self.accepted_at:
@@ -166,7 +172,9 @@ class Invitation(models.Model):
 class ApiToken(models.Model):
     """A personal API token. Only a SHA-256 of the secret is stored; it is shown once."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     token_hash = models.CharField(max_length=64, editable=False)

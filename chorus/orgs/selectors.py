@@ -40,13 +40,18 @@ def members(actor: Actor, workspace: Workspace) -> list[MemberRow]:
 def membership(actor: Actor, membership_id: int) -> Membership:
     # Scoped by what the actor sees; what they may do with it is the service's check (403).
     return get_scoped(
-        actor, Membership.objects.select_related("user", "workspace"), membership_id, Action.VIEW_WORKSPACE
+        actor,
+        Membership.objects.select_related("user", "workspace"),
+        membership_id,
+        Action.VIEW_WORKSPACE,
     )
 
 
 def invitations(actor: Actor, workspace: Workspace) -> models.QuerySet[Invitation]:
     require(actor, Action.VIEW_MEMBERS, workspace)
-    return Invitation.objects.filter(workspace=workspace).select_related("invited_by").order_by("-id")
+    return (
+        Invitation.objects.filter(workspace=workspace).select_related("invited_by").order_by("-id")
+    )
 
 
 def invitation(actor: Actor, invitation_id: int) -> Invitation:

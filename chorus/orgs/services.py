@@ -35,7 +35,7 @@ from chorus.orgs.models import (
 from chorus.orgs.roles import ROLE_RANK, Action, Role
 
 INVITATION_LIFETIME = timedelta(days=7)
-TOKEN_PREFIX = "chorus"
+TOKEN_PREFIX = "chorus"  # noqa: S105 - a public marker, not a secret
 
 
 def _hash(secret: str) -> str:
@@ -81,8 +81,14 @@ def create_organisation(
 ) -> Workspace:
     """A new organisation with its root workspace, owned by ``owner``. Returns the root."""
     _check_workspace_fields(slug=slug, default_locale=default_locale, tz=timezone_name, name=name)
-    if Organisation.objects.filter(slug=slug).exists() or Workspace.objects.filter(slug=slug).exists():
-        raise Conflict(_("The slug %(slug)s is already taken.") % {"slug": slug}, fields={"slug": _("Already taken.")})
+    if (
+        Organisation.objects.filter(slug=slug).exists()
+        or Workspace.objects.filter(slug=slug).exists()
+    ):
+        raise Conflict(
+            _("The slug %(slug)s is already taken.") % {"slug": slug},
+            fields={"slug": _("Already taken.")},
+        )
     organisation = Organisation.objects.create(name=name, slug=slug, is_demo=is_demo)
     root = _insert_workspace(
         organisation=organisation,
@@ -151,7 +157,11 @@ def create_workspace(
     )
     actor.forget_roles()
     audit.record(
-        actor, "workspace.created", workspace=workspace, target=workspace, details={"parent": parent.slug}
+        actor,
+        "workspace.created",
+        workspace=workspace,
+        target=workspace,
+        details={"parent": parent.slug},
     )
     return workspace
 
@@ -192,15 +202,22 @@ def update_workspace(
         ) from None
     if changes:
         actor.forget_roles()
-        audit.record(actor, "workspace.updated", workspace=workspace, target=workspace, details=changes)
+        audit.record(
+            actor, "workspace.updated", workspace=workspace, target=workspace, details=changes
+        )
     return workspace
 
 
 def _move(actor: Actor, workspace: Workspace, new_parent: Workspace) -> None:
     if workspace.parent_id is None:
-        raise Invalid(_("The root workspace of an organisation cannot be moved."), fields={"parent": _("The root cannot move.")})
+        raise Invalid(
+            _("The root workspace of an organisation cannot be moved."),
+            fields={"parent": _("The root cannot move.")},
+        )
     require(actor, Action.CREATE_WORKSPACE, new_parent)
-    if new_parent.organisation_id != workspace.organisation_id or new_parent.path.startswith(workspace.path):
+    if new_parent.organisation_id != workspace.organisation_id or new_parent.path.startswith(
+        workspace.path
+    ):
         raise Invalid(
             _("A workspace can only move under another branch of its own organisation."),
             fields={"parent": _("Not a valid new parent.")},
@@ -209,7 +226,7 @@ def _move(actor: Actor, workspace: Workspace, new_parent: Workspace) -> None:
     new_path = f"{new_parent.path}{workspace.pk}/"
     depth_shift = new_parent.depth + 1 - workspace.depth
     for node in Workspace.objects.filter(path__startswith=old_path):
-        node.path = new_path + node.path[len(old_path):]
+        node.path = new_path + node.path[len(old_path) :]
         node.depth += depth_shift
         node.save(update_fields=["path", "depth"])
     workspace.refresh_from_db(fields=["path", "depth"])
@@ -309,7 +326,9 @@ def invite(actor: Actor, workspace: Workspace, *, email: str, role: str) -> Invi
 
         validate_email(email)
     except ValidationError:
-        raise Invalid(_("Enter a valid e-mail address."), fields={"email": _("Not a valid e-mail address.")}) from None
+        raise Invalid(
+            _("Enter a valid e-mail address."), fields={"email": _("Not a valid e-mail address.")}
+        ) from None
     _check_grantable(actor, workspace, role)
     if Membership.objects.filter(workspace=workspace, user__email=email).exists():
         raise Conflict(
@@ -329,7 +348,13 @@ def invite(actor: Actor, workspace: Workspace, *, email: str, role: str) -> Invi
         invited_by=actor.user,
         expires_at=now + INVITATION_LIFETIME,
     )
-    audit.record(actor, "invitation.sent", workspace=workspace, target=invitation, details={"email": email, "role": role})
+    audit.record(
+        actor,
+        "invitation.sent",
+        workspace=workspace,
+        target=invitation,
+        details={"email": email, "role": role},
+    )
     link = f"{settings.PUBLIC_URL}/invitations/{secret}/"
     with override(workspace.default_locale):
         subject = _("You are invited to %(workspace)s on Chorus") % {"workspace": workspace.name}
@@ -351,19 +376,33 @@ def invite(actor: Actor, workspace: Workspace, *, email: str, role: str) -> Invi
 def revoke_invitation(actor: Actor, invitation: Invitation) -> Invitation:
     require(actor, Action.MANAGE_MEMBERS, invitation.workspace)
     if invitation.status != Invitation.Status.PENDING:
-        raise Conflict(_("Only a pending invitation can be revoked; this one is %(status)s.") % {"status": invitation.get_status_display()})
+        raise Conflict(
+            _("Only a pending invitation can be revoked; this one is %(status)s.")
+            % {"status": invitation.get_status_display()}
+        )
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    audit.record(actor, "invitation.revoked", workspace=invitation.workspace, target=invitation, details={"email": invitation.email})
+    audit.record(
+        actor,
+        "invitation.revoked",
+        workspace=invitation.workspace,
+        target=invitation,
+        details={"email": invitation.email},
+    )
     return invitation
 
 
 def pending_invitation(secret: str) -> Invitation:
-    invitation = Invitation.objects.select_related("workspace").filter(token_hash=_hash(secret)).first()
+    invitation = (
+        Invitation.objects.select_related("workspace").filter(token_hash=_hash(secret)).first()
+    )
     if invitation is None:
         raise NotFound(_("This invitation link is not valid."))
     if invitation.status != Invitation.Status.PENDING:
-        raise Conflict(_("This invitation is %(status)s.") % {"status": invitation.get_status_display().lower()})
+        raise Conflict(
+            _("This invitation is %(status)s.")
+            % {"status": invitation.get_status_display().lower()}
+        )
     return invitation
 
 
@@ -380,7 +419,9 @@ def accept_invitation(
     invitation = pending_invitation(secret)
     if user is None:
         if User.objects.filter(email=invitation.email).exists():
-            raise Conflict(_("An account with this e-mail exists: log in first, then open the link again."))
+            raise Conflict(
+                _("An account with this e-mail exists: log in first, then open the link again.")
+            )
         if not password:
             raise Invalid(_("Choose a password."), fields={"password": _("Required.")})
         candidate = User(email=invitation.email, display_name=display_name)
@@ -389,7 +430,9 @@ def accept_invitation(
 
             validate_password(password, candidate)
         except ValidationError as exc:
-            raise Invalid(_("This password is too weak."), fields={"password": " ".join(exc.messages)}) from None
+            raise Invalid(
+                _("This password is too weak."), fields={"password": " ".join(exc.messages)}
+            ) from None
         user = User.objects.create_user(invitation.email, password, display_name=display_name)
     elif user.email.lower() != invitation.email:
         raise Forbidden(_("This invitation was sent to another e-mail address."))
@@ -430,7 +473,12 @@ def create_token(
     if not name.strip():
         raise Invalid(_("Give the token a name."), fields={"name": _("Required.")})
     if role_ceiling and role_ceiling not in Role.values:
-        raise Invalid(_("Unknown role %(role)s.") % {"role": role_ceiling}, fields={"role_ceiling": _("Choose one of: %(roles)s.") % {"roles": ", ".join(Role.values)}})
+        raise Invalid(
+            _("Unknown role %(role)s.") % {"role": role_ceiling},
+            fields={
+                "role_ceiling": _("Choose one of: %(roles)s.") % {"roles": ", ".join(Role.values)}
+            },
+        )
     if workspace is not None and actor.role_on(workspace) is None:
         raise NotFound()
     if actor.token:
@@ -453,7 +501,11 @@ def create_token(
         "token.created",
         workspace=workspace,
         target=token,
-        details={"name": token.name, "workspace": workspace.slug if workspace else None, "role_ceiling": token.role_ceiling or None},
+        details={
+            "name": token.name,
+            "workspace": workspace.slug if workspace else None,
+            "role_ceiling": token.role_ceiling or None,
+        },
     )
     return token, f"{TOKEN_PREFIX}_{prefix}_{secret_part}"
 
@@ -465,7 +517,13 @@ def revoke_token(actor: Actor, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit.record(actor, "token.revoked", workspace=token.workspace, target=token, details={"name": token.name})
+        audit.record(
+            actor,
+            "token.revoked",
+            workspace=token.workspace,
+            target=token,
+            details={"name": token.name},
+        )
     return token
 
 
@@ -501,13 +559,20 @@ def create_user(*, email: str, password: str, owner: bool = False, display_name:
     try:
         validate_email(email)
     except ValidationError:
-        raise Invalid(_("Enter a valid e-mail address."), fields={"email": _("Not a valid e-mail address.")}) from None
+        raise Invalid(
+            _("Enter a valid e-mail address."), fields={"email": _("Not a valid e-mail address.")}
+        ) from None
     if User.objects.filter(email=email).exists():
-        raise Conflict(_("A user with the e-mail %(email)s already exists.") % {"email": email}, fields={"email": _("Already taken.")})
+        raise Conflict(
+            _("A user with the e-mail %(email)s already exists.") % {"email": email},
+            fields={"email": _("Already taken.")},
+        )
     try:
         validate_password(password, User(email=email))
     except ValidationError as exc:
-        raise Invalid(_("This password is too weak."), fields={"password": " ".join(exc.messages)}) from None
+        raise Invalid(
+            _("This password is too weak."), fields={"password": " ".join(exc.messages)}
+        ) from None
     if owner:
         return User.objects.create_superuser(email, password, display_name=display_name)
     return User.objects.create_user(email, password, display_name=display_name)

@@ -7,6 +7,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +26,7 @@ from chorus.orgs.forms import (
     WorkspaceForm,
     attach_errors,
 )
+from chorus.orgs.models import User
 from chorus.orgs.roles import Action
 from chorus.web.shell import actor_of, workspace_page
 
@@ -34,12 +36,23 @@ from chorus.web.shell import actor_of, workspace_page
 def workspace_settings(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     actor = actor_of(request)
-    parents = selectors.workspaces(actor).filter(pk__in=actor.workspace_ids(Action.CREATE_WORKSPACE))
+    parents = selectors.workspaces(actor).filter(
+        pk__in=actor.workspace_ids(Action.CREATE_WORKSPACE)
+    )
     edit_form = WorkspaceForm(
-        initial={"name": workspace.name, "slug": workspace.slug, "default_locale": workspace.default_locale, "timezone": workspace.timezone}
+        initial={
+            "name": workspace.name,
+            "slug": workspace.slug,
+            "default_locale": workspace.default_locale,
+            "timezone": workspace.timezone,
+        }
     )
     new_form = NewWorkspaceForm(
-        initial={"parent": workspace, "default_locale": workspace.default_locale, "timezone": workspace.timezone}
+        initial={
+            "parent": workspace,
+            "default_locale": workspace.default_locale,
+            "timezone": workspace.timezone,
+        }
     )
     new_form.fields["parent"].queryset = parents  # type: ignore[attr-defined]
     if request.method == "POST" and request.POST.get("form") == "edit":
@@ -85,7 +98,8 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
             "subtree": subtree,
             "can_update": actor.can(Action.UPDATE_WORKSPACE, workspace),
             "can_create": parents.exists(),
-            "can_delete": actor.can(Action.DELETE_WORKSPACE, workspace) and workspace.parent_id is not None,
+            "can_delete": actor.can(Action.DELETE_WORKSPACE, workspace)
+            and workspace.parent_id is not None,
         },
     )
 
@@ -114,8 +128,15 @@ def members(request: HttpRequest) -> HttpResponse:
         form = InvitationForm(request.POST)
         if form.is_valid():
             try:
-                invitation = services.invite(actor, workspace, email=form.cleaned_data["email"], role=form.cleaned_data["role"])
-                messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+                invitation = services.invite(
+                    actor,
+                    workspace,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                )
+                messages.success(
+                    request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
+                )
                 return redirect("members", slug=workspace.slug)
             except ServiceError as exc:
                 attach_errors(form, exc)
@@ -140,8 +161,12 @@ def change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     form = RoleForm(request.POST)
     if form.is_valid():
         try:
-            services.set_role(actor, membership.workspace, membership.user, form.cleaned_data["role"])
-            messages.success(request, _("Role of %(email)s changed.") % {"email": membership.user.email})
+            services.set_role(
+                actor, membership.workspace, membership.user, form.cleaned_data["role"]
+            )
+            messages.success(
+                request, _("Role of %(email)s changed.") % {"email": membership.user.email}
+            )
         except ServiceError as exc:
             messages.error(request, exc.message)
     return redirect("members", slug=request.workspace.slug)  # type: ignore[attr-defined]
@@ -170,7 +195,9 @@ def revoke_invitation(request: HttpRequest, invitation_id: int) -> HttpResponse:
     except ServiceError as exc:
         messages.error(request, exc.message)
     if request.headers.get("HX-Request"):
-        return render(request, "orgs/_invitation_row.html", {"invitation": invitation, "can_manage": True})
+        return render(
+            request, "orgs/_invitation_row.html", {"invitation": invitation, "can_manage": True}
+        )
     return redirect("members", slug=request.workspace.slug)  # type: ignore[attr-defined]
 
 
@@ -191,7 +218,7 @@ def _audit_filter(request: HttpRequest, form: AuditFilterForm) -> selectors.Audi
 
 
 @workspace_page(Action.VIEW_AUDIT)
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: HttpRequest) -> HttpResponseBase:
     form = AuditFilterForm(request.GET)
     entries = selectors.audit_entries(actor_of(request), _audit_filter(request, form))
     if request.GET.get("format") == "csv":
@@ -199,7 +226,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "orgs/audit.html", {"form": form, "page": page, "query": query.urlencode()})
+    return render(
+        request, "orgs/audit.html", {"form": form, "page": page, "query": query.urlencode()}
+    )
 
 
 @login_required
@@ -224,7 +253,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
                 form.fields["workspace"].queryset = selectors.workspaces(actor)  # type: ignore[attr-defined]
             except ServiceError as exc:
                 attach_errors(form, exc)
-    return render(request, "orgs/tokens.html", {"form": form, "tokens": selectors.tokens(actor), "secret": secret})
+    return render(
+        request,
+        "orgs/tokens.html",
+        {"form": form, "tokens": selectors.tokens(actor), "secret": secret},
+    )
 
 
 @login_required
@@ -243,30 +276,38 @@ def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def accept_invitation(request: HttpRequest, secret: str) -> HttpResponse:
+    """The link of an invitation e-mail: join as the logged-in person, or create the account."""
     try:
         invitation = services.pending_invitation(secret)
     except ServiceError as exc:
         return render(request, "orgs/invitation.html", {"error": exc.message}, status=exc.status)
-    user = request.user if request.user.is_authenticated else None
-    form = AcceptInvitationForm()
-    if request.method == "POST":
-        form = AcceptInvitationForm(request.POST) if user is None else AcceptInvitationForm()
-        if user is not None or form.is_valid():
-            try:
-                membership = services.accept_invitation(
-                    secret,
-                    user=user,  # type: ignore[arg-type]
-                    password=form.cleaned_data.get("password") if user is None else None,
-                    display_name=form.cleaned_data.get("display_name", "") if user is None else "",
-                    ip=request.META.get("REMOTE_ADDR"),
-                )
-            except ServiceError as exc:
+    user = request.user if isinstance(request.user, User) else None
+    form = AcceptInvitationForm(request.POST or None) if user is None else None
+    error = None
+    if request.method == "POST" and (form is None or form.is_valid()):
+        fields = form.cleaned_data if form is not None else {}
+        try:
+            membership = services.accept_invitation(
+                secret,
+                user=user,
+                password=fields.get("password"),
+                display_name=fields.get("display_name", ""),
+                ip=request.META.get("REMOTE_ADDR"),
+            )
+        except ServiceError as exc:
+            if form is not None:
                 attach_errors(form, exc)
             else:
-                if user is None:
-                    login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
-                messages.success(request, _("Welcome to %(workspace)s.") % {"workspace": membership.workspace.name})
-                return redirect("dashboard", slug=membership.workspace.slug)
-    return render(request, "orgs/invitation.html", {"invitation": invitation, "form": form, "existing_user": user})
-
-
+                error = exc.message
+        else:
+            if user is None:
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request, _("Welcome to %(workspace)s.") % {"workspace": membership.workspace.name}
+            )
+            return redirect("dashboard", slug=membership.workspace.slug)
+    return render(
+        request,
+        "orgs/invitation.html",
+        {"invitation": invitation, "form": form, "existing_user": user, "accept_error": error},
+    )

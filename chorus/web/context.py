@@ -13,13 +13,17 @@ def shell(request: HttpRequest) -> dict[str, object]:
         return {}
     actor = actor_of(request)
     workspace = getattr(request, "workspace", None)
-    context: dict[str, object] = {"switcher": list(selectors.workspaces(actor)), "current_workspace": workspace}
+    context: dict[str, object] = {
+        "switcher": list(selectors.workspaces(actor)),
+        "current_workspace": workspace,
+    }
     if workspace is not None:
         context.update(
             current_role=actor.role_on(workspace),
             is_demo=workspace.organisation.is_demo,
             can_manage_members=actor.can(Action.VIEW_MEMBERS, workspace),
             can_view_audit=actor.can(Action.VIEW_AUDIT, workspace),
-            can_configure=actor.can(Action.UPDATE_WORKSPACE, workspace) or actor.can(Action.CREATE_WORKSPACE, workspace),
+            can_configure=actor.can(Action.UPDATE_WORKSPACE, workspace)
+            or actor.can(Action.CREATE_WORKSPACE, workspace),
         )
     return context

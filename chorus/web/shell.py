@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from chorus.errors import Forbidden, NotFound
@@ -15,7 +16,7 @@ from chorus.orgs.access import Actor, workspace_for
 from chorus.orgs.models import User
 from chorus.orgs.roles import Action
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def actor_of(request: HttpRequest) -> Actor:
@@ -33,7 +34,7 @@ def workspace_page(action: str = Action.VIEW_WORKSPACE) -> Callable[[View], View
     def decorate(view: View) -> View:
         @login_required
         @functools.wraps(view)
-        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
             actor = actor_of(request)
             try:
                 request.workspace = workspace_for(actor, slug)  # type: ignore[attr-defined]

@@ -16,23 +16,33 @@ from chorus.web.shell import actor_of, workspace_page
 AREAS = {
     "publish": (
         _("Publish"),
-        _("Campaigns, posts with a variant per network and per language, approvals and the calendar will live here."),
+        _(
+            "Campaigns, posts with a variant per network and per language, approvals and the calendar will live here."
+        ),
     ),
     "inbox": (
         _("Inbox"),
-        _("Every comment, mention and direct message of your accounts in one queue, with assignment and response times."),
+        _(
+            "Every comment, mention and direct message of your accounts in one queue, with assignment and response times."
+        ),
     ),
     "listen": (
         _("Listen"),
-        _("Listening queries, sentiment and emotions, spikes and rumours spotted early will live here."),
+        _(
+            "Listening queries, sentiment and emotions, spikes and rumours spotted early will live here."
+        ),
     ),
     "analyse": (
         _("Analyse"),
-        _("Engagement per content type, roll-ups across workspaces, ROI and scheduled reports will live here."),
+        _(
+            "Engagement per content type, roll-ups across workspaces, ROI and scheduled reports will live here."
+        ),
     ),
     "advocacy": (
         _("Advocacy"),
-        _("Content for employees and ambassadors to share in one click, and their own statistics, will live here."),
+        _(
+            "Content for employees and ambassadors to share in one click, and their own statistics, will live here."
+        ),
     ),
 }
 

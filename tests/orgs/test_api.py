@@ -20,32 +20,57 @@ def test_an_owner_builds_a_workspace_tree_of_any_depth(api):
     token = token_for(owner_of(root))
     parent = "lumen"
     for level, (slug, tz) in enumerate(
-        [("energy", "Europe/Paris"), ("france", "Europe/Paris"), ("normandy", "Europe/Paris"), ("plant-7", "Europe/Paris")],
+        [
+            ("energy", "Europe/Paris"),
+            ("france", "Europe/Paris"),
+            ("normandy", "Europe/Paris"),
+            ("plant-7", "Europe/Paris"),
+        ],
         start=1,
     ):
-        response = api("post", "/workspaces", token=token, json={"parent": parent, "name": slug.title(), "slug": slug, "timezone": tz})
+        response = api(
+            "post",
+            "/workspaces",
+            token=token,
+            json={"parent": parent, "name": slug.title(), "slug": slug, "timezone": tz},
+        )
         assert response.status_code == 201, response.content
         assert response.json()["depth"] == level
         assert response.json()["parent"] == parent
         parent = slug
 
     listed = api("get", "/workspaces", token=token).json()
-    assert [ws["slug"] for ws in listed["items"]] == ["lumen", "energy", "france", "normandy", "plant-7"]
+    assert [ws["slug"] for ws in listed["items"]] == [
+        "lumen",
+        "energy",
+        "france",
+        "normandy",
+        "plant-7",
+    ]
     assert all(ws["role"] == "owner" for ws in listed["items"])
 
 
 def test_a_sub_workspace_inherits_locale_and_zone_from_its_parent(api):
     root = make_org(slug="group")
     token = token_for(owner_of(root))
-    api("patch", "/workspaces/group", token=token, json={"timezone": "America/New_York", "default_locale": "fr"})
-    created = api("post", "/workspaces", token=token, json={"parent": "group", "name": "US", "slug": "us"}).json()
+    api(
+        "patch",
+        "/workspaces/group",
+        token=token,
+        json={"timezone": "America/New_York", "default_locale": "fr"},
+    )
+    created = api(
+        "post", "/workspaces", token=token, json={"parent": "group", "name": "US", "slug": "us"}
+    ).json()
     assert (created["timezone"], created["default_locale"]) == ("America/New_York", "fr")
 
 
 def test_validation_errors_name_each_field_in_one_envelope(api):
     root = make_org(slug="acme")
     response = api(
-        "post", "/workspaces", token=token_for(owner_of(root)),
+        "post",
+        "/workspaces",
+        token=token_for(owner_of(root)),
         json={"parent": "acme", "name": "Paris", "slug": "Not A Slug", "timezone": "Mars/Olympus"},
     )
     assert response.status_code == 422
@@ -56,17 +81,31 @@ def test_validation_errors_name_each_field_in_one_envelope(api):
 
 def test_schema_errors_give_the_path_of_the_field(api):
     root = make_org(slug="acme")
-    response = api("post", "/workspaces", token=token_for(owner_of(root)), json={"parent": "acme", "slug": "x"})
+    response = api(
+        "post", "/workspaces", token=token_for(owner_of(root)), json={"parent": "acme", "slug": "x"}
+    )
     assert response.status_code == 422
-    assert response.json()["error"]["fields"] == [{"in": "body", "path": "name", "message": "Field required"}]
+    assert response.json()["error"]["fields"] == [
+        {"in": "body", "path": "name", "message": "Field required"}
+    ]
 
 
 def test_a_taken_slug_is_a_conflict_and_nothing_is_written(api):
     root = make_org(slug="acme")
     token = token_for(owner_of(root))
-    api("post", "/workspaces", token=token, json={"parent": "acme", "name": "Paris", "slug": "paris"})
+    api(
+        "post",
+        "/workspaces",
+        token=token,
+        json={"parent": "acme", "name": "Paris", "slug": "paris"},
+    )
     before = AuditEntry.objects.count()
-    response = api("post", "/workspaces", token=token, json={"parent": "acme", "name": "Paris again", "slug": "paris"})
+    response = api(
+        "post",
+        "/workspaces",
+        token=token,
+        json={"parent": "acme", "name": "Paris again", "slug": "paris"},
+    )
     assert response.status_code == 409
     assert response.json()["error"]["fields"][0]["path"] == "slug"
     assert AuditEntry.objects.count() == before
@@ -75,7 +114,12 @@ def test_a_taken_slug_is_a_conflict_and_nothing_is_written(api):
 def test_moving_a_branch_carries_its_sub_workspaces(api):
     root = make_org(slug="group")
     token = token_for(owner_of(root))
-    for parent, slug in [("group", "brand-a"), ("group", "brand-b"), ("brand-a", "france"), ("france", "lyon")]:
+    for parent, slug in [
+        ("group", "brand-a"),
+        ("group", "brand-b"),
+        ("brand-a", "france"),
+        ("france", "lyon"),
+    ]:
         api("post", "/workspaces", token=token, json={"parent": parent, "name": slug, "slug": slug})
     moved = api("patch", "/workspaces/france", token=token, json={"parent": "brand-b"})
     assert moved.status_code == 200, moved.content
@@ -92,7 +136,12 @@ def test_pages_of_a_long_list_follow_the_cursor(api):
     token = token_for(owner_of(root))
     seen, cursor = [], None
     while True:
-        page = api("get", "/workspaces", token=token, data={"limit": 3, **({"cursor": cursor} if cursor else {})}).json()
+        page = api(
+            "get",
+            "/workspaces",
+            token=token,
+            data={"limit": 3, **({"cursor": cursor} if cursor else {})},
+        ).json()
         seen += [ws["slug"] for ws in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -111,7 +160,12 @@ def test_a_token_limited_to_a_subtree_and_a_role_sees_and_does_only_that(api):
     visible = [ws["slug"] for ws in api("get", "/workspaces", token=token).json()["items"]]
     assert visible == ["france"]
     assert api("get", "/workspaces/spain", token=token).status_code == 404
-    creating = api("post", "/workspaces", token=token, json={"parent": "france", "name": "Lyon", "slug": "lyon"})
+    creating = api(
+        "post",
+        "/workspaces",
+        token=token,
+        json={"parent": "france", "name": "Lyon", "slug": "lyon"},
+    )
     assert creating.status_code == 403
 
 
@@ -119,7 +173,12 @@ def test_a_token_made_with_a_limited_token_cannot_reach_further(api):
     root = make_org(slug="group")
     france = add_workspace(root, slug="france")
     limited = token_for(owner_of(root), workspace=france, role_ceiling=Role.ANALYST)
-    made = api("post", "/tokens", token=limited, json={"name": "escalation attempt", "role_ceiling": "owner"}).json()
+    made = api(
+        "post",
+        "/tokens",
+        token=limited,
+        json={"name": "escalation attempt", "role_ceiling": "owner"},
+    ).json()
     assert (made["workspace"], made["role_ceiling"]) == ("france", "analyst")
 
 
@@ -162,7 +221,9 @@ def test_the_last_owner_cannot_be_demoted(api):
     root = make_org(slug="group")
     owner = owner_of(root)
     membership_id = api("get", "/workspaces/group/members", token=token_for(owner)).json()[0]["id"]
-    response = api("patch", f"/members/{membership_id}", token=token_for(owner), json={"role": "admin"})
+    response = api(
+        "patch", f"/members/{membership_id}", token=token_for(owner), json={"role": "admin"}
+    )
     assert response.status_code == 422
     assert "owner" in response.json()["error"]["message"]
 
@@ -170,27 +231,50 @@ def test_the_last_owner_cannot_be_demoted(api):
 def test_an_admin_cannot_make_owners(api):
     root = make_org(slug="group")
     admin = member(root, Role.ADMIN)
-    response = api("post", "/workspaces/group/invitations", token=token_for(admin), json={"email": "x@example.org", "role": "owner"})
+    response = api(
+        "post",
+        "/workspaces/group/invitations",
+        token=token_for(admin),
+        json={"email": "x@example.org", "role": "owner"},
+    )
     assert response.status_code == 403
 
 
 def test_an_invitation_is_mailed_and_listed(api, django_capture_on_commit_callbacks):
     root = make_org(slug="group")
     with django_capture_on_commit_callbacks(execute=True):
-        response = api("post", "/workspaces/group/invitations", token=token_for(owner_of(root)), json={"email": "New.Person@Example.org", "role": "editor"})
+        response = api(
+            "post",
+            "/workspaces/group/invitations",
+            token=token_for(owner_of(root)),
+            json={"email": "New.Person@Example.org", "role": "editor"},
+        )
     assert response.status_code == 201
     assert response.json()["status"] == "pending"
     assert mail.outbox[-1].to == ["new.person@example.org"]
     assert "/invitations/" in mail.outbox[-1].body
-    listed = api("get", "/workspaces/group/invitations", token=token_for(owner_of(root))).json()["items"]
+    listed = api("get", "/workspaces/group/invitations", token=token_for(owner_of(root))).json()[
+        "items"
+    ]
     assert listed[0]["email"] == "new.person@example.org"
 
 
 def test_every_change_is_in_the_audit_log_with_who_and_from_where(api):
     root = make_org(slug="group")
     token = token_for(owner_of(root))
-    api("post", "/workspaces", token=token, json={"parent": "group", "name": "Paris", "slug": "paris"}, REMOTE_ADDR="203.0.113.9")
-    api("post", "/workspaces/paris/invitations", token=token, json={"email": "a@example.org", "role": "editor"})
+    api(
+        "post",
+        "/workspaces",
+        token=token,
+        json={"parent": "group", "name": "Paris", "slug": "paris"},
+        REMOTE_ADDR="203.0.113.9",
+    )
+    api(
+        "post",
+        "/workspaces/paris/invitations",
+        token=token,
+        json={"email": "a@example.org", "role": "editor"},
+    )
     entries = api("get", "/audit", token=token, data={"workspace": "paris"}).json()["items"]
     assert [entry["action"] for entry in entries] == ["invitation.sent", "workspace.created"]
     created = entries[1]
@@ -203,7 +287,12 @@ def test_every_change_is_in_the_audit_log_with_who_and_from_where(api):
 def test_the_audit_log_exports_as_csv_without_formula_injection(api):
     root = make_org(slug="group")
     token = token_for(owner_of(root))
-    api("post", "/workspaces", token=token, json={"parent": "group", "name": "=HYPERLINK(\"x\")", "slug": "evil"})
+    api(
+        "post",
+        "/workspaces",
+        token=token,
+        json={"parent": "group", "name": '=HYPERLINK("x")', "slug": "evil"},
+    )
     response = api("get", "/audit.csv", token=token)
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))

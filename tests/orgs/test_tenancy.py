@@ -37,16 +37,22 @@ class Route:
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/me"): Route(None),
     ("GET", "/workspaces"): Route(None),
-    ("POST", "/workspaces"): Route(Action.CREATE_WORKSPACE, {"parent": "{workspace}", "name": "New", "slug": "{unique}"}),
+    ("POST", "/workspaces"): Route(
+        Action.CREATE_WORKSPACE, {"parent": "{workspace}", "name": "New", "slug": "{unique}"}
+    ),
     ("GET", "/workspaces/{workspace}"): Route(Action.VIEW_WORKSPACE),
     ("PATCH", "/workspaces/{workspace}"): Route(Action.UPDATE_WORKSPACE, {"name": "Renamed"}),
     ("DELETE", "/workspaces/{workspace}"): Route(Action.DELETE_WORKSPACE),
     ("GET", "/workspaces/{workspace}/members"): Route(Action.VIEW_MEMBERS),
-    ("PUT", "/workspaces/{workspace}/members"): Route(Action.MANAGE_MEMBERS, {"email": "{bystander}", "role": "editor"}),
+    ("PUT", "/workspaces/{workspace}/members"): Route(
+        Action.MANAGE_MEMBERS, {"email": "{bystander}", "role": "editor"}
+    ),
     ("PATCH", "/members/{membership_id}"): Route(Action.MANAGE_MEMBERS, {"role": "analyst"}),
     ("DELETE", "/members/{membership_id}"): Route(Action.MANAGE_MEMBERS),
     ("GET", "/workspaces/{workspace}/invitations"): Route(Action.VIEW_MEMBERS),
-    ("POST", "/workspaces/{workspace}/invitations"): Route(Action.MANAGE_MEMBERS, {"email": "new-{unique}@example.org", "role": "editor"}),
+    ("POST", "/workspaces/{workspace}/invitations"): Route(
+        Action.MANAGE_MEMBERS, {"email": "new-{unique}@example.org", "role": "editor"}
+    ),
     ("POST", "/invitations/{invitation_id}/revoke"): Route(Action.MANAGE_MEMBERS),
     ("GET", "/tokens"): Route(None),
     ("POST", "/tokens"): Route(Action.VIEW_WORKSPACE, {"name": "ci", "workspace": "{workspace}"}),
@@ -80,7 +86,9 @@ class Targets:
 def targets_in(workspace: Workspace, token_owner: User) -> Targets:
     root_owner = Actor(owner_of(Workspace.objects.get(pk=workspace.ancestor_ids[0])))
     someone = member(workspace, Role.EDITOR)
-    invitation = services.invite(root_owner, workspace, email=f"guest-{next(_unique)}@example.org", role=Role.EDITOR)
+    invitation = services.invite(
+        root_owner, workspace, email=f"guest-{next(_unique)}@example.org", role=Role.EDITOR
+    )
     token, _secret = services.create_token(Actor(token_owner), name="target")
     return Targets(
         workspace=workspace,
@@ -98,8 +106,11 @@ def call(client, method: str, path: str, route: Route, targets: Targets, secret:
         url += "?" + "&".join(f"{key}={value}" for key, value in query.items())
     body = {key: targets.fill(value) for key, value in (route.body or {}).items()}
     return client.generic(
-        method, url, data=json.dumps(body) if route.body is not None else "",
-        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {secret}",
+        method,
+        url,
+        data=json.dumps(body) if route.body is not None else "",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
     )
 
 
@@ -121,7 +132,7 @@ def test_another_organisations_objects_answer_404(client, method, path):
     secret = token_for(me)
     route = ROUTES[(method, path)]
     response = call(client, method, path, route, targets_in(theirs, make_user()), secret)
-    if "{" in path or route.body and "{workspace}" in str(route.body.values()) or route.query:
+    if "{" in path or (route.body and "{workspace}" in str(route.body.values())) or route.query:
         assert response.status_code == 404, response.content
         assert response.json()["error"]["code"] == "not_found"
     else:
@@ -161,7 +172,16 @@ def _page_patterns(resolver: URLResolver | None = None, prefix: str = "") -> lis
     return found
 
 
-PAGE_ARGS = {"slug", "membership_id", "invitation_id", "token_id", "area", "secret", "uidb64", "token"}
+PAGE_ARGS = {
+    "slug",
+    "membership_id",
+    "invitation_id",
+    "token_id",
+    "area",
+    "secret",
+    "uidb64",
+    "token",
+}
 
 
 def test_every_page_parameter_is_known():

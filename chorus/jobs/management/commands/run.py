@@ -26,10 +26,16 @@ class Command(BaseCommand):
             email, password = created
             self.stdout.write(self.style.SUCCESS("Created the first owner account:"))
             self.stdout.write(f"  e-mail:   {email}")
-            self.stdout.write(f"  password: {password}" if password else "  password: (from CHORUS_ADMIN_PASSWORD)")
+            self.stdout.write(
+                f"  password: {password}"
+                if password
+                else "  password: (from CHORUS_ADMIN_PASSWORD)"
+            )
         server = create_server(application, host=options["host"], port=options["port"], threads=8)
         threading.Thread(target=server.run, name="chorus-web", daemon=True).start()
-        self.stdout.write(f"Chorus is running on http://{options['host']}:{options['port']}/  (data in {settings.VAR_DIR})")
+        self.stdout.write(
+            f"Chorus is running on http://{options['host']}:{options['port']}/  (data in {settings.VAR_DIR})"
+        )
         self.stdout.flush()
         try:
             consume(workers=options["threads"], periodic=True)

@@ -9,7 +9,9 @@ class Command(BaseCommand):
     help = "Runs a standalone queue worker (scale out: start as many as you like, on any machine)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--threads", type=int, default=4, help="jobs run in parallel (default 4)")
+        parser.add_argument(
+            "--threads", type=int, default=4, help="jobs run in parallel (default 4)"
+        )
         parser.add_argument(
             "--periodic",
             action="store_true",

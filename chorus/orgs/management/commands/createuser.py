@@ -15,13 +15,20 @@ class Command(BaseCommand):
         parser.add_argument("--email", required=True)
         parser.add_argument("--password", required=True)
         parser.add_argument("--name", default="", help="display name")
-        parser.add_argument("--owner", action="store_true", help="make them an owner of the organisation")
-        parser.add_argument("--organisation", help="slug of the organisation to own (default: the first one)")
+        parser.add_argument(
+            "--owner", action="store_true", help="make them an owner of the organisation"
+        )
+        parser.add_argument(
+            "--organisation", help="slug of the organisation to own (default: the first one)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             user = services.create_user(
-                email=options["email"], password=options["password"], owner=options["owner"], display_name=options["name"]
+                email=options["email"],
+                password=options["password"],
+                owner=options["owner"],
+                display_name=options["name"],
             )
         except ServiceError as exc:
             details = "; ".join(f"{field}: {message}" for field, message in exc.fields.items())
@@ -34,7 +41,11 @@ class Command(BaseCommand):
             if root is None and options["organisation"]:
                 raise CommandError(f"No organisation with the slug {options['organisation']!r}.")
             if root is None:
-                services.create_organisation(owner=user, name="My organisation", slug="my-organisation")
+                services.create_organisation(
+                    owner=user, name="My organisation", slug="my-organisation"
+                )
             else:
-                Membership.objects.update_or_create(user=user, workspace=root, defaults={"role": Role.OWNER})
+                Membership.objects.update_or_create(
+                    user=user, workspace=root, defaults={"role": Role.OWNER}
+                )
         self.stdout.write(f"Created {user.email}" + (" (owner)" if options["owner"] else ""))

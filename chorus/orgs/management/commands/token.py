@@ -16,7 +16,9 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="subcommand", required=True)
         create = sub.add_parser("create", help="create a token for a user")
         create.add_argument("--email", required=True)
-        create.add_argument("--workspace", help="limit the token to this workspace slug and its sub-workspaces")
+        create.add_argument(
+            "--workspace", help="limit the token to this workspace slug and its sub-workspaces"
+        )
         create.add_argument("--role", choices=Role.values, help="role ceiling of the token")
         create.add_argument("--name", default="command line")
 
