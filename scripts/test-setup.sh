@@ -24,6 +24,3 @@ for _ in $(seq 1 30); do
   pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
   sleep 1
 done
-
-# French catalogue: compiled from the committed .po so pages are tested in French too.
-.venv/bin/chorus compilemessages -l fr -v 0

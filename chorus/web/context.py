@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from chorus.orgs import selectors
-from chorus.orgs.roles import Action
+from chorus.orgs.roles import Action, Role
 from chorus.web.shell import actor_of
 
 
@@ -20,6 +20,7 @@ def shell(request: HttpRequest) -> dict[str, object]:
     if workspace is not None:
         context.update(
             current_role=actor.role_on(workspace),
+            current_role_label=Role(actor.role_on(workspace)).label,
             is_demo=workspace.organisation.is_demo,
             can_manage_members=actor.can(Action.VIEW_MEMBERS, workspace),
             can_view_audit=actor.can(Action.VIEW_AUDIT, workspace),
