@@ -1,7 +1,7 @@
 """The ``chorus`` console command.
 
-``chorus nlp …`` runs the NLP library directly (no Django start-up, for a fast cold start);
-every other sub-command is a Django management command (``chorus run``, ``chorus worker``,
+``chorus nlp …`` and ``chorus devnet …`` run plain libraries directly (no Django start-up,
+for a fast cold start); every other sub-command is a Django management command (``chorus run``, ``chorus worker``,
 ``chorus demo``, ``chorus migrate``, …).
 """
 
@@ -17,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
         from chorus.nlp.cli import main as nlp_main
 
         return nlp_main(args[1:])
+    if args[:1] == ["devnet"]:
+        from chorus.networks.devnet.cli import main as devnet_main
+
+        return devnet_main(args[1:])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chorus.settings")
     from django.core.management import execute_from_command_line
 

@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "chorus.orgs",
+    "chorus.channels",
     "chorus.jobs",
     "chorus.web",
 ]
@@ -133,6 +134,18 @@ else:
 QUEUE_URL = config.env("QUEUE_URL") or f"sqlite:///{VAR_DIR / 'queue.sqlite3'}"
 WORKER_SILENT_AFTER_SECONDS = 60
 
+# OAuth applications registered with the networks, for OAuth connections and token refresh:
+# CHORUS_<NETWORK>_CLIENT_ID / _CLIENT_SECRET / _SCOPES (space-separated), e.g. CHORUS_X_CLIENT_ID.
+OAUTH_APPS = {
+    network: {
+        "client_id": config.env(f"CHORUS_{network.upper()}_CLIENT_ID"),
+        "client_secret": config.env(f"CHORUS_{network.upper()}_CLIENT_SECRET"),
+        "scopes": config.env(f"CHORUS_{network.upper()}_SCOPES").split(),
+    }
+    for network in ("x", "linkedin", "facebook", "instagram", "threads", "youtube", "mastodon")
+    if config.env(f"CHORUS_{network.upper()}_CLIENT_ID")
+}
+
 # Public base URL used in e-mails (invitations, password resets sent by jobs).
 PUBLIC_URL = config.env("CHORUS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -142,5 +155,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": config.env("LOG_LEVEL", "INFO")},
-    "loggers": {"huey": {"level": "WARNING"}, "waitress": {"level": "WARNING"}},
+    "loggers": {
+        "huey": {"level": "WARNING"},
+        "waitress": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+    },
 }

@@ -5,6 +5,7 @@ from django.views.i18n import set_language
 
 from chorus.api import api
 from chorus.api.errors import unknown_route
+from chorus.channels import views as channels
 from chorus.orgs import views as orgs
 from chorus.web import views as web
 
@@ -13,6 +14,14 @@ AREAS = "|".join(web.AREAS)
 workspace_urls = [
     path("", web.dashboard, name="dashboard"),
     re_path(rf"^(?P<area>{AREAS})/$", web.area, name="area"),
+    path("channels/", channels.channel_list, name="channels"),
+    re_path(
+        r"^channels/connect/(?P<network>bluesky|mastodon)/$",
+        channels.connect,
+        name="channel-connect",
+    ),
+    path("channels/<int:channel_id>/", channels.channel_detail, name="channel-detail"),
+    path("channels/<int:channel_id>/disconnect/", channels.disconnect, name="channel-disconnect"),
     path("settings/", orgs.workspace_settings, name="workspace-settings"),
     path("settings/delete/", orgs.delete_workspace, name="workspace-delete"),
     path("settings/members/", orgs.members, name="members"),

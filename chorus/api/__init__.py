@@ -20,9 +20,11 @@ install(api)
 
 
 def _mount_routers() -> None:
+    from chorus.channels.api import router as channels_router
     from chorus.orgs.api import router as orgs_router
 
     api.add_router("", orgs_router)
+    api.add_router("", channels_router)
 
 
 _mount_routers()

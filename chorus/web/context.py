@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from chorus.channels.selectors import needing_reconnection
 from chorus.orgs import selectors
 from chorus.orgs.roles import Action, Role
 from chorus.web.shell import actor_of
@@ -20,10 +21,11 @@ def shell(request: HttpRequest) -> dict[str, object]:
     if workspace is not None:
         context.update(
             current_role=actor.role_on(workspace),
-            current_role_label=Role(actor.role_on(workspace)).label,
+            current_role_label=Role(actor.role_on(workspace) or Role.AMBASSADOR).label,
             is_demo=workspace.organisation.is_demo,
             can_manage_members=actor.can(Action.VIEW_MEMBERS, workspace),
             can_view_audit=actor.can(Action.VIEW_AUDIT, workspace),
+            channels_to_reconnect=needing_reconnection(actor, workspace),
             can_configure=actor.can(Action.UPDATE_WORKSPACE, workspace)
             or actor.can(Action.CREATE_WORKSPACE, workspace),
         )

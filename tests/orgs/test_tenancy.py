@@ -17,6 +17,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from chorus.api import api as ninja_api
+from chorus.channels.models import Channel
 from chorus.orgs import services
 from chorus.orgs.access import Actor
 from chorus.orgs.models import Invitation, Membership, User, Workspace
@@ -59,6 +60,18 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/tokens/{token_id}/revoke"): Route(None),
     ("GET", "/audit"): Route(Action.VIEW_AUDIT, query={"workspace": "{workspace}"}),
     ("GET", "/audit.csv"): Route(Action.VIEW_AUDIT, query={"workspace": "{workspace}"}),
+    ("GET", "/channels"): Route(Action.VIEW_WORKSPACE, query={"workspace": "{workspace}"}),
+    ("POST", "/channels"): Route(
+        Action.UPDATE_WORKSPACE,
+        {
+            "network": "mastodon",
+            "workspace": "{workspace}",
+            "instance_url": "{mastodon_url}",
+            "access_token": "{mastodon_token}",
+        },
+    ),
+    ("GET", "/channels/{channel_id}"): Route(Action.VIEW_WORKSPACE),
+    ("POST", "/channels/{channel_id}/disconnect"): Route(Action.UPDATE_WORKSPACE),
 }
 
 
@@ -71,6 +84,8 @@ class Targets:
     invitation: Invitation
     token_id: int
     bystander: User
+    channel: Channel
+    mastodon: object | None = None  # the Mastodon fake, for routes that connect an account
 
     def fill(self, text: str) -> str:
         return (
@@ -79,6 +94,9 @@ class Targets:
             .replace("{invitation_id}", str(self.invitation.pk))
             .replace("{token_id}", str(self.token_id))
             .replace("{bystander}", self.bystander.email)
+            .replace("{channel_id}", str(self.channel.pk))
+            .replace("{mastodon_url}", getattr(self.mastodon, "url", ""))
+            .replace("{mastodon_token}", getattr(self.mastodon, "token", ""))
             .replace("{unique}", f"made-{next(_unique)}")
         )
 
@@ -96,6 +114,13 @@ def targets_in(workspace: Workspace, token_owner: User) -> Targets:
         invitation=invitation,
         token_id=token.pk,
         bystander=make_user(),
+        channel=Channel.objects.create(
+            workspace=workspace,
+            network="bluesky",
+            remote_id=f"did:plc:{next(_unique)}",
+            handle="brand.test",
+            credentials_ciphertext="",
+        ),
     )
 
 
@@ -142,12 +167,15 @@ def test_another_organisations_objects_answer_404(client, method, path):
 
 @pytest.mark.parametrize("role", Role.values)
 @pytest.mark.parametrize(("method", "path"), list(ROUTES), ids=[f"{m} {p}" for m, p in ROUTES])
-def test_each_role_can_do_exactly_what_the_matrix_says(client, role, method, path):
+def test_each_role_can_do_exactly_what_the_matrix_says(request, client, role, method, path):
     root = make_org()
     team = add_workspace(root)
     person = member(root, role)  # inherited by ``team``, where the targets live
     route = ROUTES[(method, path)]
-    response = call(client, method, path, route, targets_in(team, person), token_for(person))
+    targets = targets_in(team, person)
+    if "{mastodon_url}" in str(route.body):
+        targets.mastodon = request.getfixturevalue("mastodon_server")
+    response = call(client, method, path, route, targets, token_for(person))
     allowed = route.action is None or role_allows(role, route.action)
     if allowed:
         assert response.status_code < 400, (role, response.content)
@@ -174,6 +202,8 @@ def _page_patterns(resolver: URLResolver | None = None, prefix: str = "") -> lis
 
 PAGE_ARGS = {
     "slug",
+    "channel_id",
+    "network",
     "membership_id",
     "invitation_id",
     "token_id",
@@ -204,7 +234,9 @@ def test_pages_of_another_organisation_answer_404(client, name):
         "membership_id": targets.membership.pk,
         "invitation_id": targets.invitation.pk,
         "token_id": targets.token_id,
+        "channel_id": targets.channel.pk,
         "area": "publish",
+        "network": "bluesky",
     }
     route = dict(_page_patterns())[name]
     wanted = {key: value for key, value in kwargs.items() if key in route}

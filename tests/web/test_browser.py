@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def browser() -> Browser:
+def browser() -> Iterator[Browser]:
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the
     # test body are still synchronous, so allow them.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -40,7 +41,7 @@ def browser() -> Browser:
 
 
 @pytest.fixture
-def page(browser: Browser, live_server) -> Page:
+def page(browser: Browser, live_server) -> Iterator[Page]:
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
     opened = context.new_page()
     yield opened

@@ -1,0 +1,309 @@
+"""Connecting accounts, keeping their credentials fresh, and recording their health.
+
+Every call to a network for a channel goes through ``connector_for``: it decrypts the
+credentials, shares rate-limit budgets across processes and persists refreshed tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from chorus.channels.models import Channel, ChannelError
+from chorus.channels.oauth_apps import oauth_app_for
+from chorus.channels.ratelimits import DatabaseRateLimitStore
+from chorus.errors import Conflict, Invalid
+from chorus.networks import errors as network_errors
+from chorus.networks.base import Author, Connector, Credentials
+from chorus.networks.registry import connector_for as build_connector
+from chorus.networks.registry import oauth_flow_for
+from chorus.orgs import audit
+from chorus.orgs.access import Actor, require
+from chorus.orgs.models import Membership, Workspace
+from chorus.orgs.roles import ROLE_RANK, Action, Role
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+REFRESH_AHEAD = timedelta(hours=1)
+KEPT_ERRORS = 20
+
+
+def connector_for(channel: Channel) -> Connector:
+    """The connector acting for this channel; refreshed credentials are saved as they change."""
+
+    def persist(credentials: Credentials) -> None:
+        channel.set_credentials(credentials)
+        Channel.objects.filter(pk=channel.pk).update(
+            credentials_ciphertext=channel.credentials_ciphertext,
+            scopes=channel.scopes,
+            token_expires_at=channel.token_expires_at,
+        )
+
+    return build_connector(
+        channel.network,
+        channel.credentials,
+        service_url=channel.service_url or None,
+        rate_limits=DatabaseRateLimitStore(),
+        on_credentials_change=persist,
+    )
+
+
+def call(channel: Channel, operation: Callable[[Connector], T]) -> T:
+    """Runs one operation for a channel and records the outcome on its health.
+
+    An authentication failure the connector could not fix by refreshing marks the channel
+    ``reconnect_needed``; other errors are recorded and raised for the caller to handle.
+    """
+    try:
+        result = operation(connector_for(channel))
+    except network_errors.AuthError as exc:
+        mark_reconnect_needed(channel, str(exc))
+        raise
+    except network_errors.NetworkError as exc:
+        record_failure(channel, exc)
+        raise
+    record_success(channel)
+    return result
+
+
+def record_success(channel: Channel) -> None:
+    channel.last_ok_at = timezone.now()
+    Channel.objects.filter(pk=channel.pk).update(last_ok_at=channel.last_ok_at)
+
+
+def record_failure(channel: Channel, error: Exception) -> None:
+    message = str(error)[:2000]
+    channel.last_error, channel.last_error_at = message, timezone.now()
+    Channel.objects.filter(pk=channel.pk).update(
+        last_error=message, last_error_at=channel.last_error_at
+    )
+    ChannelError.objects.create(channel=channel, kind=error.__class__.__name__, message=message)
+    stale = (
+        ChannelError.objects.filter(channel=channel)
+        .order_by("-id")
+        .values_list("id", flat=True)[KEPT_ERRORS:]
+    )
+    ChannelError.objects.filter(id__in=list(stale)).delete()
+
+
+# Connecting ----------------------------------------------------------------------------------
+
+
+def _identify(
+    network: str, credentials: Credentials, service_url: str | None
+) -> tuple[Author, Credentials]:
+    """Who the credentials belong to, checked against the network; the credentials it settled on."""
+    settled: list[Credentials] = []
+    connector = build_connector(
+        network,
+        credentials,
+        service_url=service_url,
+        rate_limits=DatabaseRateLimitStore(),
+        on_credentials_change=settled.append,
+    )
+    try:
+        author = connector.connect()
+    except network_errors.AuthError as exc:
+        raise Invalid(
+            _("The network refused these credentials: %(reason)s") % {"reason": exc},
+            fields={"credentials": _("Refused by the network.")},
+        ) from None
+    except network_errors.NetworkError as exc:
+        raise Invalid(
+            _("Could not reach the network: %(reason)s") % {"reason": exc},
+            fields={"service_url": _("Unreachable or failing.")},
+        ) from None
+    return author, (settled[-1] if settled else connector.credentials)
+
+
+@transaction.atomic
+def connect(
+    actor: Actor,
+    workspace: Workspace,
+    *,
+    network: str,
+    credentials: Credentials,
+    service_url: str = "",
+    kind: str = Channel.Kind.PROFILE,
+) -> Channel:
+    """Connects an account (or reconnects it when the workspace already has it)."""
+    require(actor, Action.UPDATE_WORKSPACE, workspace)
+    author, settled = _identify(network, credentials, service_url or None)
+    channel = Channel.objects.filter(
+        workspace=workspace, network=network, remote_id=author.remote_id
+    ).first()
+    reconnecting = channel is not None
+    if channel is None:
+        channel = Channel(
+            workspace=workspace,
+            network=network,
+            remote_id=author.remote_id,
+            connected_by=actor.user,
+        )
+    channel.service_url = service_url
+    channel.handle = author.handle
+    channel.display_name = author.display_name
+    channel.avatar_url = author.avatar_url
+    channel.kind = kind
+    channel.status = Channel.Status.ACTIVE
+    channel.last_ok_at = timezone.now()
+    channel.set_credentials(settled)
+    try:
+        with transaction.atomic():
+            channel.save()
+    except IntegrityError:
+        raise Conflict(_("This account is already connected in this workspace.")) from None
+    audit.record(
+        actor,
+        "channel.reconnected" if reconnecting else "channel.connected",
+        workspace=workspace,
+        target=channel,
+        details={"network": network, "handle": author.handle},
+    )
+    return channel
+
+
+def connect_bluesky(
+    actor: Actor, workspace: Workspace, *, handle: str, app_password: str, service_url: str = ""
+) -> Channel:
+    handle = handle.strip().lstrip("@")
+    if not handle or not app_password:
+        raise Invalid(
+            _("A handle and an app password are required."),
+            fields={
+                key: _("Required.")
+                for key, value in (("handle", handle), ("app_password", app_password))
+                if not value
+            },
+        )
+    credentials = Credentials(extra={"identifier": handle, "app_password": app_password})
+    return connect(
+        actor,
+        workspace,
+        network="bluesky",
+        credentials=credentials,
+        service_url=service_url.rstrip("/"),
+    )
+
+
+def connect_mastodon(
+    actor: Actor, workspace: Workspace, *, instance_url: str, access_token: str
+) -> Channel:
+    if not instance_url.startswith(("https://", "http://")):
+        raise Invalid(
+            _("Give the instance address, e.g. https://mastodon.social."),
+            fields={"instance_url": _("Must start with https://.")},
+        )
+    if not access_token:
+        raise Invalid(_("An access token is required."), fields={"access_token": _("Required.")})
+    return connect(
+        actor,
+        workspace,
+        network="mastodon",
+        credentials=Credentials(access_token=access_token),
+        service_url=instance_url.rstrip("/"),
+    )
+
+
+@transaction.atomic
+def disconnect(actor: Actor, channel: Channel) -> Channel:
+    """Stops using the account and forgets its credentials; its history stays."""
+    require(actor, Action.UPDATE_WORKSPACE, channel.workspace)
+    channel.status = Channel.Status.DISABLED
+    channel.set_credentials(Credentials())
+    channel.save(update_fields=["status", "credentials_ciphertext", "scopes", "token_expires_at"])
+    audit.record(actor, "channel.disconnected", workspace=channel.workspace, target=channel)
+    return channel
+
+
+# Token lifecycle -----------------------------------------------------------------------------
+
+
+def mark_reconnect_needed(channel: Channel, reason: str) -> None:
+    """The account must be reconnected by a person: hold its work and tell the managers."""
+    if channel.status == Channel.Status.RECONNECT_NEEDED:
+        return
+    Channel.objects.filter(pk=channel.pk).update(status=Channel.Status.RECONNECT_NEEDED)
+    channel.status = Channel.Status.RECONNECT_NEEDED
+    record_failure(channel, network_errors.AuthError(reason, network=channel.network))
+    audit.record(
+        None,
+        "channel.reconnect_needed",
+        workspace=channel.workspace,
+        target=channel,
+        details={"reason": reason[:300]},
+    )
+    transaction.on_commit(lambda: _tell_managers(channel))
+
+
+def managers_of(workspace: Workspace) -> list[str]:
+    """E-mails of people who manage this workspace (role granted here or on an ancestor)."""
+    strong = {role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK[Role.MANAGER]}
+    return sorted(
+        set(
+            Membership.objects.filter(
+                workspace_id__in=workspace.ancestor_ids, role__in=strong, user__is_active=True
+            ).values_list("user__email", flat=True)
+        )
+    )
+
+
+def _tell_managers(channel: Channel) -> None:
+    link = f"{settings.PUBLIC_URL}/w/{channel.workspace.slug}/channels/{channel.pk}/"
+    with override(channel.workspace.default_locale):
+        subject = _("Reconnect %(channel)s") % {"channel": channel}
+        body = _(
+            "Chorus can no longer act for %(channel)s in %(workspace)s: the network refused its "
+            "credentials. Its scheduled posts are held until someone reconnects it.\n\nReconnect: %(link)s"
+        ) % {"channel": channel, "workspace": channel.workspace.name, "link": link}
+    send_mail(subject, body, None, managers_of(channel.workspace))
+
+
+def refresh_token(channel: Channel) -> bool:
+    """Renews the channel's access token with its network's OAuth application.
+
+    A refusal means a person must reconnect the account; a passing failure is recorded and
+    retried at the next run. The stored refresh token is kept when the answer has none.
+    """
+    app = oauth_app_for(channel.network)
+    if app is None:
+        record_failure(
+            channel,
+            network_errors.AuthError(f"no OAuth application is configured for {channel.network}"),
+        )
+        return False
+    flow = oauth_flow_for(channel.network, app, service_url=channel.service_url or None)
+    try:
+        fresh = flow.refresh(channel.credentials)
+    except network_errors.AuthError as exc:
+        mark_reconnect_needed(channel, str(exc))
+        return False
+    except network_errors.NetworkError as exc:
+        record_failure(channel, exc)
+        return False
+    channel.set_credentials(channel.credentials.merged_with(fresh))
+    channel.last_ok_at = timezone.now()
+    channel.save(
+        update_fields=["credentials_ciphertext", "scopes", "token_expires_at", "last_ok_at"]
+    )
+    return True
+
+
+def refresh_expiring(now: datetime | None = None) -> int:
+    """Refreshes the tokens of active channels that expire within the hour; returns how many."""
+    now = now or timezone.now()
+    due = Channel.objects.filter(
+        status=Channel.Status.ACTIVE,
+        token_expires_at__isnull=False,
+        token_expires_at__lte=now + REFRESH_AHEAD,
+    ).select_related("workspace")
+    return sum(refresh_token(channel) for channel in due)

@@ -1,0 +1,4 @@
+"""Connectors to social networks behind one interface (see ``base.Connector``).
+
+A plain library: no Django models, configuration comes in as arguments.
+"""
