@@ -10,6 +10,7 @@ from chorus.orgs import views as orgs
 from chorus.web import views as web
 
 AREAS = "|".join(web.AREAS)
+OAUTH = "|".join(channels.OAUTH_NETWORKS)
 
 workspace_urls = [
     path("", web.dashboard, name="dashboard"),
@@ -19,6 +20,9 @@ workspace_urls = [
         r"^channels/connect/(?P<network>bluesky|mastodon)/$",
         channels.connect,
         name="channel-connect",
+    ),
+    re_path(
+        rf"^channels/oauth/(?P<network>{OAUTH})/$", channels.oauth_start, name="channel-oauth-start"
     ),
     path("channels/<int:channel_id>/", channels.channel_detail, name="channel-detail"),
     path("channels/<int:channel_id>/disconnect/", channels.disconnect, name="channel-disconnect"),
@@ -52,4 +56,9 @@ urlpatterns = [
     path("account/tokens/", orgs.tokens, name="tokens"),
     path("account/tokens/<int:token_id>/revoke/", orgs.revoke_token, name="token-revoke"),
     path("invitations/<str:secret>/", orgs.accept_invitation, name="invitation-accept"),
+    re_path(
+        rf"^channels/oauth/(?P<network>{OAUTH})/callback/$",
+        channels.oauth_callback,
+        name="channel-oauth-callback",
+    ),
 ]

@@ -20,6 +20,10 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
 fi
+# Node 22 and the reference Bluesky network (@atproto/dev-env) for the end-to-end tests:
+# installed once into $CHORUS_TOOLS_DIR, which scripts/test.sh keeps outside the clone.
+.venv/bin/chorus devnet install
+
 for _ in $(seq 1 30); do
   pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
   sleep 1

@@ -3,6 +3,8 @@
 # Extra arguments go to pytest (e.g. scripts/test.sh -k tenancy).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The Node tools of the local Bluesky network take minutes to build: keep them between runs.
+export CHORUS_TOOLS_DIR=${CHORUS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chorus/tools}
 bash scripts/test-setup.sh || exit 1
 
 PG_URL=${CHORUS_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/chorus}

@@ -1,18 +1,26 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from chorus.channels import selectors, services
 from chorus.channels.forms import BlueskyForm, MastodonForm
+from chorus.channels.oauth_apps import oauth_app_for
 from chorus.errors import ServiceError
-from chorus.networks.registry import NETWORKS
+from chorus.networks.errors import NetworkError
+from chorus.networks.oauth import PendingAuthorization
+from chorus.networks.registry import NETWORKS, oauth_flow_for
+from chorus.orgs.access import workspace_for
 from chorus.orgs.forms import attach_errors
 from chorus.orgs.roles import Action
 from chorus.web.shell import actor_of, workspace_page
+
+# Networks connected through their OAuth flow (Bluesky and Mastodon connect with a form).
+OAUTH_NETWORKS = ("x", "linkedin", "facebook", "instagram", "threads", "youtube")
 
 
 @workspace_page()
@@ -25,7 +33,11 @@ def channel_list(request: HttpRequest) -> HttpResponse:
         {
             "channels": selectors.channels(actor, workspace),
             "can_connect": actor.can(Action.UPDATE_WORKSPACE, workspace),
-            "networks": NETWORKS.values(),
+            "oauth_networks": [
+                (info, oauth_app_for(slug) is not None)
+                for slug, info in NETWORKS.items()
+                if slug in OAUTH_NETWORKS
+            ],
         },
     )
 
@@ -77,3 +89,67 @@ def disconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
     channel = services.disconnect(actor, selectors.channel(actor, channel_id))
     messages.success(request, _("%(channel)s is disconnected.") % {"channel": channel})
     return redirect("channels", slug=request.workspace.slug)  # type: ignore[attr-defined]
+
+
+# OAuth connections ---------------------------------------------------------------------------
+
+SESSION_KEY = "chorus.oauth.{state}"
+
+
+@workspace_page(Action.UPDATE_WORKSPACE)
+def oauth_start(request: HttpRequest, network: str) -> HttpResponse:
+    """Sends the browser to the network to grant access; the secrets of the flow stay here."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    app = oauth_app_for(network)
+    if app is None:
+        messages.error(
+            request,
+            _(
+                "No %(network)s application is configured on this server: set CHORUS_%(env)s_CLIENT_ID and CHORUS_%(env)s_CLIENT_SECRET."
+            )
+            % {"network": NETWORKS[network].display_name, "env": network.upper()},
+        )
+        return redirect("channels", slug=workspace.slug)
+    pending = oauth_flow_for(network, app).start()
+    request.session[SESSION_KEY.format(state=pending.state)] = {
+        "network": network,
+        "workspace": workspace.slug,
+        "pending": {
+            "authorization_url": pending.authorization_url,
+            "state": pending.state,
+            "code_verifier": pending.code_verifier,
+            "extra": dict(pending.extra),
+        },
+    }
+    return redirect(pending.authorization_url)
+
+
+@login_required
+def oauth_callback(request: HttpRequest, network: str) -> HttpResponse:
+    """Where the network sends the browser back: exchange the code and connect the account."""
+    stored = request.session.pop(SESSION_KEY.format(state=request.GET.get("state", "")), None)
+    if stored is None or stored["network"] != network:
+        return render(
+            request,
+            "channels/oauth_error.html",
+            {"reason": _("This authorization is unknown or was already used. Start again.")},
+            status=400,
+        )
+    actor = actor_of(request)
+    try:
+        workspace = workspace_for(actor, stored["workspace"], Action.UPDATE_WORKSPACE)
+    except ServiceError:
+        raise Http404 from None
+    app = oauth_app_for(network)
+    if app is None:
+        raise Http404
+    try:
+        credentials = oauth_flow_for(network, app).finish(
+            PendingAuthorization(**stored["pending"]), request.GET.dict()
+        )
+        channel = services.connect(actor, workspace, network=network, credentials=credentials)
+    except (NetworkError, ServiceError) as exc:
+        reason = exc.message if isinstance(exc, ServiceError) else str(exc)
+        return render(request, "channels/oauth_error.html", {"reason": reason}, status=400)
+    messages.success(request, _("%(channel)s is connected.") % {"channel": channel})
+    return redirect("channel-detail", slug=workspace.slug, channel_id=channel.pk)

@@ -13,10 +13,12 @@ TIMEZONES = sorted(zoneinfo.available_timezones())
 
 
 def attach_errors(form: forms.Form, error: ServiceError) -> None:
-    """Shows a service's field errors beside the fields, the rest at the top of the form."""
-    for field, message in error.fields.items():
-        form.add_error(field if field in form.fields else None, message)
-    if not error.fields:
+    """Shows a service's field errors beside the fields, and its message at the top of the form
+    when some of what it says has no field of its own."""
+    placed = {field: message for field, message in error.fields.items() if field in form.fields}
+    for field, message in placed.items():
+        form.add_error(field, message)
+    if len(placed) < len(error.fields) or not error.fields:
         form.add_error(None, error.message)
 
 
