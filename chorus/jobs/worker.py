@@ -54,7 +54,10 @@ def consume(*, workers: int = 2, periodic: bool = True) -> None:
     """Blocks until SIGINT/SIGTERM. Must run in the main thread (signal handlers)."""
     heartbeat = Heartbeat(runs_periodic=periodic)
     heartbeat.start()
-    consumer = Consumer(huey, workers=workers, periodic=periodic, worker_type="thread")
+    # An idle worker polls at least every second: a job due now must not wait for a long backoff.
+    consumer = Consumer(
+        huey, workers=workers, periodic=periodic, worker_type="thread", initial_delay=0.1, max_delay=1.0
+    )
     log.info(
         "queue worker started (%s, %d threads, periodic=%s)", backend_name(), workers, periodic
     )
