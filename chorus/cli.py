@@ -13,7 +13,11 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] == ["nlp"] and "--workspace" not in args:
+    # Training a workspace's heads reads its corrections from the database: that needs Django.
+    needs_database = (
+        args[:2] == ["nlp", "train"] and "--workspace" in args and "--corrections" not in args
+    )
+    if args[:1] == ["nlp"] and not needs_database:
         from chorus.nlp.cli import main as nlp_main
 
         return nlp_main(args[1:])

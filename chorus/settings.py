@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "chorus.orgs",
     "chorus.channels",
+    "chorus.listening",
     "chorus.jobs",
     "chorus.web",
 ]

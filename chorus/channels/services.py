@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -34,6 +34,8 @@ from chorus.orgs.roles import ROLE_RANK, Action, Role
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 REFRESH_AHEAD = timedelta(hours=1)
+# Connectors built on chorus.networks.meta.RestConnector take the OAuth app to refresh tokens.
+OAUTH_REFRESHING = frozenset({"x", "linkedin", "facebook", "instagram", "threads", "youtube"})
 KEPT_ERRORS = 20
 
 
@@ -54,7 +56,14 @@ def connector_for(channel: Channel) -> Connector:
         service_url=channel.service_url or None,
         rate_limits=DatabaseRateLimitStore(),
         on_credentials_change=persist,
+        **_network_options(channel.network),
     )
+
+
+def _network_options(network: str) -> dict[str, Any]:
+    """The OAuth app, for connectors that refresh their own token when the network refuses it."""
+    app = oauth_app_for(network)
+    return {"oauth_app": app} if app is not None and network in OAUTH_REFRESHING else {}
 
 
 def call(channel: Channel, operation: Callable[[Connector], T]) -> T:
@@ -109,6 +118,7 @@ def _identify(
         service_url=service_url,
         rate_limits=DatabaseRateLimitStore(),
         on_credentials_change=settled.append,
+        **_network_options(network),
     )
     try:
         author = connector.connect()

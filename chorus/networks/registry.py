@@ -109,9 +109,12 @@ def connector_for(
     rate_limits: RateLimitStore | None = None,
     http_client: httpx.Client | None = None,
     on_credentials_change: CredentialsListener | None = None,
+    **network_options: Any,
 ) -> Connector:
     """The connector acting for one account. ``service_url`` is the account's PDS (Bluesky) or
-    instance (Mastodon); ``rate_limits`` should be shared by every process (database-backed)."""
+    instance (Mastodon); ``rate_limits`` should be shared by every process (database-backed).
+    ``network_options`` go to the network's connector as they are (e.g. ``oauth_app`` for the
+    connectors that refresh their own tokens)."""
     info = network_info(network)
     return info.connector_class(
         credentials,
@@ -119,6 +122,7 @@ def connector_for(
         rate_limits=rate_limits,
         http_client=http_client,
         on_credentials_change=on_credentials_change,
+        **network_options,
     )
 
 

@@ -71,6 +71,13 @@ ROUTES: dict[tuple[str, str], Route] = {
         },
     ),
     ("GET", "/channels/{channel_id}"): Route(Action.VIEW_WORKSPACE),
+    ("GET", "/listening/corrections"): Route(
+        Action.VIEW_CONTENT, query={"workspace": "{workspace}"}
+    ),
+    ("POST", "/listening/corrections"): Route(
+        Action.PROPOSE_CONTENT,
+        {"workspace": "{workspace}", "text": "Trop bien", "task": "sentiment", "label": "positive"},
+    ),
     ("POST", "/channels/{channel_id}/disconnect"): Route(Action.UPDATE_WORKSPACE),
 }
 
