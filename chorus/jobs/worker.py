@@ -56,7 +56,12 @@ def consume(*, workers: int = 2, periodic: bool = True) -> None:
     heartbeat.start()
     # An idle worker polls at least every second: a job due now must not wait for a long backoff.
     consumer = Consumer(
-        huey, workers=workers, periodic=periodic, worker_type="thread", initial_delay=0.1, max_delay=1.0
+        huey,
+        workers=workers,
+        periodic=periodic,
+        worker_type="thread",
+        initial_delay=0.1,
+        max_delay=1.0,
     )
     log.info(
         "queue worker started (%s, %d threads, periodic=%s)", backend_name(), workers, periodic

@@ -61,5 +61,7 @@ def test_jobs_spread_over_every_worker_process(two_workers):
 
 def test_each_worker_process_reports_its_heartbeat(two_workers):
     wait_for_heartbeats(2)
-    assert set(WorkerHeartbeat.objects.values_list("pid", flat=True)) == {w.pid for w in two_workers}
+    assert set(WorkerHeartbeat.objects.values_list("pid", flat=True)) == {
+        w.pid for w in two_workers
+    }
     assert not WorkerHeartbeat.objects.filter(runs_periodic=True).exists()
