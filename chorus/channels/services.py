@@ -292,19 +292,25 @@ def refresh_token(channel: Channel) -> bool:
         )
         return False
     flow = oauth_flow_for(channel.network, app, service_url=channel.service_url or None)
-    try:
-        fresh = flow.refresh(channel.credentials)
-    except network_errors.AuthError as exc:
-        mark_reconnect_needed(channel, str(exc))
-        return False
-    except network_errors.NetworkError as exc:
-        record_failure(channel, exc)
-        return False
-    channel.set_credentials(channel.credentials.merged_with(fresh))
-    channel.last_ok_at = timezone.now()
-    channel.save(
-        update_fields=["credentials_ciphertext", "scopes", "token_expires_at", "last_ok_at"]
-    )
+    with transaction.atomic():
+        # One refresh at a time per channel: X rotates refresh tokens, so a second concurrent
+        # refresh would spend a token the first one already replaced.
+        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        if locked.token_expires_at != channel.token_expires_at:
+            return True  # another worker refreshed it while this one waited
+        try:
+            fresh = flow.refresh(locked.credentials)
+        except network_errors.AuthError as exc:
+            mark_reconnect_needed(locked, str(exc))
+            return False
+        except network_errors.NetworkError as exc:
+            record_failure(locked, exc)
+            return False
+        locked.set_credentials(locked.credentials.merged_with(fresh))
+        locked.last_ok_at = timezone.now()
+        locked.save(
+            update_fields=["credentials_ciphertext", "scopes", "token_expires_at", "last_ok_at"]
+        )
     return True
 
 
