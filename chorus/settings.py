@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "chorus.channels",
     "chorus.listening",
     "chorus.jobs",
+    "chorus.publishing",
     "chorus.web",
 ]
 

@@ -7,6 +7,7 @@ from chorus.api import api
 from chorus.api.errors import unknown_route
 from chorus.channels import views as channels
 from chorus.orgs import views as orgs
+from chorus.publishing import views as publishing
 from chorus.web import views as web
 
 AREAS = "|".join(web.AREAS)
@@ -14,6 +15,15 @@ OAUTH = "|".join(channels.OAUTH_NETWORKS)
 
 workspace_urls = [
     path("", web.dashboard, name="dashboard"),
+    # The Publish area is served by chorus.publishing (listed before the empty area pages).
+    path("publish/", publishing.publish, name="publish"),
+    path("publish/new/", publishing.compose, name="post-compose"),
+    path("publish/check/", publishing.check_length, name="post-check"),
+    path("publish/pause/", publishing.pause, name="publishing-pause"),
+    path("publish/resume/", publishing.resume, name="publishing-resume"),
+    path("publish/posts/<int:post_id>/approve/", publishing.approve, name="post-approve"),
+    path("publish/posts/<int:post_id>/reject/", publishing.reject, name="post-reject"),
+    path("publish/posts/<int:post_id>/cancel/", publishing.cancel, name="post-cancel"),
     re_path(rf"^(?P<area>{AREAS})/$", web.area, name="area"),
     path("channels/", channels.channel_list, name="channels"),
     re_path(

@@ -21,6 +21,7 @@ from django.utils.translation import override
 from chorus.channels.models import Channel, ChannelError
 from chorus.channels.oauth_apps import oauth_app_for
 from chorus.channels.ratelimits import DatabaseRateLimitStore
+from chorus.channels.signals import channel_reconnected
 from chorus.errors import Conflict, Invalid
 from chorus.networks import errors as network_errors
 from chorus.networks.base import Author, Connector, Credentials
@@ -172,6 +173,8 @@ def connect(
             channel.save()
     except IntegrityError:
         raise Conflict(_("This account is already connected in this workspace.")) from None
+    if reconnecting:
+        transaction.on_commit(lambda: channel_reconnected.send(sender=Channel, channel=channel))
     audit.record(
         actor,
         "channel.reconnected" if reconnecting else "channel.connected",

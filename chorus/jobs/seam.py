@@ -22,6 +22,8 @@ def _with_fresh_connections(func: Callable[P, R]) -> Callable[P, R]:
     # Worker threads outlive requests: drop stale or broken connections around each job.
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if huey.immediate:  # run inline, inside the caller's connection and transaction
+            return func(*args, **kwargs)
         close_old_connections()
         try:
             return func(*args, **kwargs)

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from chorus.channels.selectors import needing_reconnection
 from chorus.orgs import selectors
 from chorus.orgs.roles import Action, Role
+from chorus.publishing.services import active_pause
 from chorus.web.shell import actor_of
 
 
@@ -26,6 +27,7 @@ def shell(request: HttpRequest) -> dict[str, object]:
             can_manage_members=actor.can(Action.VIEW_MEMBERS, workspace),
             can_view_audit=actor.can(Action.VIEW_AUDIT, workspace),
             channels_to_reconnect=needing_reconnection(actor, workspace),
+            crisis_pause=active_pause(workspace),
             can_configure=actor.can(Action.UPDATE_WORKSPACE, workspace)
             or actor.can(Action.CREATE_WORKSPACE, workspace),
         )

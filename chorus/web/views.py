@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from chorus.jobs.worker import health
 from chorus.orgs import selectors
+from chorus.publishing.ledger import overdue as publishing_overdue
 from chorus.web.shell import actor_of, workspace_page
 
 # The product areas that later issues fill in; each page says what will be there.
@@ -86,8 +87,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
         state["database"] = {"ok": False, "error": exc.__class__.__name__}
     if state["database"]["ok"]:  # type: ignore[index]
         state.update(health())
+        state["overdue"] = publishing_overdue()
     else:
-        state.update({"queue": {"ok": False}, "worker": {"ok": False}})
+        state.update({"queue": {"ok": False}, "worker": {"ok": False}, "overdue": {"ok": False}})
     ok = all(part["ok"] for part in state.values())  # type: ignore[index]
     state["status"] = "ok" if ok else "failing"
     return JsonResponse(state, status=200 if ok else 503)

@@ -12,10 +12,11 @@ from chorus.channels import services
 from chorus.channels.models import Channel
 from chorus.errors import Forbidden, Invalid
 from chorus.networks import errors as network_errors
-from chorus.networks.base import Credentials
+from chorus.networks.base import AccountMetrics, Credentials
 from chorus.orgs.access import Actor
 from chorus.orgs.roles import Role
 from tests.conftest import add_workspace, make_org, member, owner_of, token_for
+from tests.networks.polling import eventually
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +40,18 @@ def test_an_admin_connects_a_bluesky_account_with_an_app_password(bluesky_networ
     # The secret is stored encrypted, and the stored session lets later calls skip the login.
     assert account.app_password not in channel.credentials_ciphertext
     assert channel.credentials.extra["session"]
-    metrics = services.call(channel, lambda connector: connector.fetch_account_metrics())
-    assert metrics.followers == 0
+    # The AppView indexes a new account's profile a moment after its creation.
+    metrics = eventually(
+        lambda: _metrics_or_none(channel), until=lambda metrics: metrics is not None, timeout=20
+    )
+    assert metrics is not None and metrics.followers == 0
+
+
+def _metrics_or_none(channel: Channel) -> AccountMetrics | None:
+    try:
+        return services.call(channel, lambda connector: connector.fetch_account_metrics())
+    except network_errors.NetworkError:
+        return None
 
 
 def test_a_wrong_app_password_is_refused_and_nothing_is_stored(bluesky_network):

@@ -12,6 +12,7 @@ import itertools
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
@@ -22,7 +23,9 @@ from chorus.orgs import services
 from chorus.orgs.access import Actor
 from chorus.orgs.models import Invitation, Membership, User, Workspace
 from chorus.orgs.roles import Action, Role, role_allows
+from chorus.publishing.models import Post
 from tests.conftest import add_workspace, make_org, make_user, member, owner_of, token_for
+from tests.publishing.helpers import proposed_post
 
 pytestmark = pytest.mark.django_db
 _unique = itertools.count(1)
@@ -79,6 +82,41 @@ ROUTES: dict[tuple[str, str], Route] = {
         {"workspace": "{workspace}", "text": "Trop bien", "task": "sentiment", "label": "positive"},
     ),
     ("POST", "/channels/{channel_id}/disconnect"): Route(Action.UPDATE_WORKSPACE),
+    ("GET", "/posts"): Route(Action.VIEW_CONTENT, query={"workspace": "{workspace}"}),
+    ("POST", "/posts"): Route(
+        Action.PROPOSE_CONTENT,
+        {
+            "workspace": "{workspace}",
+            "text": "Hello",
+            "channels": ["{channel_id}"],
+            "scheduled_at": "2030-01-01T09:00:00+01:00",
+        },
+    ),
+    ("GET", "/posts/{post_id}"): Route(Action.VIEW_CONTENT),
+    ("POST", "/posts/import"): Route(
+        Action.PROPOSE_CONTENT,
+        {"workspace": "{workspace}", "csv": "text,channels\nHello,{channel_id}\n"},
+    ),
+    ("GET", "/calendar"): Route(
+        Action.VIEW_CONTENT,
+        query={"workspace": "{workspace}", "start": "2030-01-01", "end": "2030-01-02"},
+    ),
+    ("POST", "/posts/{post_id}/approve"): Route(Action.APPROVE_CONTENT),
+    ("POST", "/posts/{post_id}/reject"): Route(Action.APPROVE_CONTENT, {"note": "No"}),
+    ("POST", "/posts/{post_id}/cancel"): Route(Action.WRITE_CONTENT),
+    ("POST", "/posts/{post_id}/schedule"): Route(
+        Action.WRITE_CONTENT, {"scheduled_at": "2030-01-02T09:00:00+01:00"}
+    ),
+    ("GET", "/deliveries"): Route(Action.VIEW_CONTENT, query={"post": "{post_id}"}),
+    ("GET", "/campaigns"): Route(Action.VIEW_CONTENT, query={"workspace": "{workspace}"}),
+    ("POST", "/campaigns"): Route(
+        Action.WRITE_CONTENT, {"workspace": "{workspace}", "name": "Summer"}
+    ),
+    ("PUT", "/workspaces/{workspace}/approval-rule"): Route(
+        Action.UPDATE_WORKSPACE, {"required": True}
+    ),
+    ("POST", "/workspaces/{workspace}/pause"): Route(Action.APPROVE_CONTENT, {"reason": "crisis"}),
+    ("POST", "/workspaces/{workspace}/resume"): Route(Action.APPROVE_CONTENT, {}),
 }
 
 
@@ -93,6 +131,7 @@ class Targets:
     bystander: User
     channel: Channel
     mastodon: object | None = None  # the Mastodon fake, for routes that connect an account
+    post: Post | None = None  # a contributor's post on ``channel``, awaiting approval
 
     def fill(self, text: str) -> str:
         return (
@@ -102,6 +141,7 @@ class Targets:
             .replace("{token_id}", str(self.token_id))
             .replace("{bystander}", self.bystander.email)
             .replace("{channel_id}", str(self.channel.pk))
+            .replace("{post_id}", str(self.post.pk if self.post else ""))
             .replace("{mastodon_url}", getattr(self.mastodon, "url", ""))
             .replace("{mastodon_token}", getattr(self.mastodon, "token", ""))
             .replace("{unique}", f"made-{next(_unique)}")
@@ -115,7 +155,7 @@ def targets_in(workspace: Workspace, token_owner: User) -> Targets:
         root_owner, workspace, email=f"guest-{next(_unique)}@example.org", role=Role.EDITOR
     )
     token, _secret = services.create_token(Actor(token_owner), name="target")
-    return Targets(
+    targets = Targets(
         workspace=workspace,
         membership=someone.memberships.get(workspace=workspace),
         invitation=invitation,
@@ -129,6 +169,8 @@ def targets_in(workspace: Workspace, token_owner: User) -> Targets:
             credentials_ciphertext="",
         ),
     )
+    targets.post = proposed_post(workspace, targets.channel, datetime(2030, 1, 1, 8, tzinfo=UTC))
+    return targets
 
 
 def call(client, method: str, path: str, route: Route, targets: Targets, secret: str):
@@ -136,7 +178,7 @@ def call(client, method: str, path: str, route: Route, targets: Targets, secret:
     query = {key: targets.fill(value) for key, value in route.query.items()}
     if query:
         url += "?" + "&".join(f"{key}={value}" for key, value in query.items())
-    body = {key: targets.fill(value) for key, value in (route.body or {}).items()}
+    body = json.loads(targets.fill(json.dumps(route.body or {})))
     return client.generic(
         method,
         url,
@@ -218,6 +260,7 @@ PAGE_ARGS = {
     "secret",
     "uidb64",
     "token",
+    "post_id",
 }
 
 
@@ -243,6 +286,7 @@ def test_pages_of_another_organisation_answer_404(client, name):
         "token_id": targets.token_id,
         "channel_id": targets.channel.pk,
         "area": "publish",
+        "post_id": targets.post.pk if targets.post else 0,
     }
     route = dict(_page_patterns())[name]
     wanted = {key: value for key, value in kwargs.items() if key in route}

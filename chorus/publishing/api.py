@@ -1,0 +1,545 @@
+"""Posts, deliveries, approvals, schedules and crisis pauses under /api/v1."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from chorus.api.auth import actor
+from chorus.api.pagination import PageParams, paginate
+from chorus.errors import Conflict, Invalid
+from chorus.orgs.access import Actor, workspace_for
+from chorus.orgs.roles import Action
+from chorus.publishing import selectors, services
+from chorus.publishing.models import Campaign, Delivery, IdempotentRequest, Post
+from chorus.publishing.timing import Instant, parse_when
+
+router = Router(tags=["publishing"])
+
+
+# Schemas -----------------------------------------------------------------------------------
+
+
+class VariantIn(Schema):
+    network: str = Field("", description='network slug, or "" for every network')
+    locale: str = Field("", max_length=16, description='e.g. "fr", or "" for every locale')
+    text: str = Field("", description="empty: the master text")
+
+
+class PostIn(Schema):
+    workspace: str = Field(description="slug or id of the workspace the post belongs to")
+    text: str
+    channels: list[int] = Field(
+        description="ids of channels of the workspace or its sub-workspaces"
+    )
+    scheduled_at: str | None = Field(
+        None,
+        description="ISO 8601; with an offset it is that instant, without one it is read in "
+        "`timezone` (a skipped time is shifted forward, a repeated one is the first). "
+        "Omitted: the post stays a draft.",
+    )
+    timezone: str | None = Field(None, description="IANA zone; default: the workspace's")
+    campaign: int | None = None
+    variants: list[VariantIn] = []
+    labels: list[str] = []
+
+
+class ScheduleIn(Schema):
+    scheduled_at: str
+    timezone: str | None = None
+
+
+class RejectIn(Schema):
+    note: str = ""
+
+
+class PauseIn(Schema):
+    reason: str = ""
+
+
+class ResumeIn(Schema):
+    past_due: str = Field(
+        services.PastDue.HOLD,
+        description="what to do with deliveries whose time passed during the pause: "
+        "hold (default), publish_now or cancel",
+    )
+
+
+class ApprovalRuleIn(Schema):
+    required: bool
+    tiers: list[str] = Field(
+        [],
+        description="ordered approval steps, each the weakest role that may sign it off, e.g. "
+        '["manager", "admin"]; empty: one manager',
+    )
+
+
+class DeliveryOut(Schema):
+    id: int
+    post: int
+    channel: int
+    network: str
+    handle: str
+    workspace: str
+    variant_network: str
+    variant_locale: str
+    text: str
+    state: str
+    held_because: str
+    scheduled_at: datetime | None
+    schedule_zone: str
+    next_attempt_at: datetime | None
+    attempts: int
+    remote_id: str
+    remote_url: str
+    published_at: datetime | None
+    last_error: str
+    review_note: str
+
+    @staticmethod
+    def build(delivery: Delivery) -> DeliveryOut:
+        return DeliveryOut(
+            id=delivery.pk,
+            post=delivery.post_id,
+            channel=delivery.channel_id,
+            network=delivery.channel.network,
+            handle=delivery.channel.handle,
+            workspace=delivery.channel.workspace.slug,
+            variant_network=delivery.variant.network,
+            variant_locale=delivery.variant.locale,
+            text=delivery.variant.effective_text,
+            state=delivery.state,
+            held_because=delivery.hold,
+            scheduled_at=delivery.scheduled_at,
+            schedule_zone=delivery.schedule_zone,
+            next_attempt_at=delivery.due_at if delivery.state == Delivery.State.SCHEDULED else None,
+            attempts=delivery.attempts,
+            remote_id=delivery.remote_id,
+            remote_url=delivery.remote_url,
+            published_at=delivery.published_at,
+            last_error=delivery.last_error,
+            review_note=delivery.review_note,
+        )
+
+
+class DeliveryList(Schema):
+    items: list[DeliveryOut]
+
+
+class PostOut(Schema):
+    id: int
+    workspace: str
+    campaign: int | None
+    text: str
+    labels: list[str]
+    author: str | None
+    timezone: str
+    created_at: datetime
+    states: dict[str, int] = Field(description="how many deliveries are in each state")
+    approvals: list[str] = Field(description="who signed off each approval step so far")
+    approval_steps: int
+    deliveries: list[DeliveryOut]
+
+    @staticmethod
+    def build(post: Post) -> PostOut:
+        deliveries = [
+            DeliveryOut.build(d)
+            for d in post.deliveries.select_related("channel__workspace", "variant__post")
+        ]
+        states: dict[str, int] = {}
+        for delivery in deliveries:
+            states[delivery.state] = states.get(delivery.state, 0) + 1
+        return PostOut(
+            id=post.pk,
+            workspace=post.workspace.slug,
+            campaign=post.campaign_id,
+            text=post.text,
+            labels=post.labels,
+            author=post.author.email if post.author else None,
+            timezone=post.author_zone,
+            created_at=post.created_at,
+            states=states,
+            approvals=[
+                approval.approver.email if approval.approver else ""
+                for approval in post.approvals.select_related("approver")
+            ],
+            approval_steps=len(services.approval_tiers(post.workspace)),
+            deliveries=deliveries,
+        )
+
+
+class PostPage(Schema):
+    items: list[PostOut]
+    next_cursor: str | None
+
+
+class PostQuery(Schema):
+    workspace: str = Field(description="this workspace and its sub-workspaces")
+    campaign: int | None = None
+
+
+class CampaignIn(Schema):
+    workspace: str
+    name: str = Field(min_length=1, max_length=200)
+    goal: str = ""
+    starts_on: date | None = None
+    ends_on: date | None = None
+    labels: list[str] = []
+
+
+class CampaignOut(Schema):
+    id: int
+    workspace: str
+    name: str
+    goal: str
+    starts_on: date | None
+    ends_on: date | None
+    labels: list[str]
+
+    @staticmethod
+    def build(campaign: Campaign) -> CampaignOut:
+        return CampaignOut(
+            id=campaign.pk,
+            workspace=campaign.workspace.slug,
+            name=campaign.name,
+            goal=campaign.goal,
+            starts_on=campaign.starts_on,
+            ends_on=campaign.ends_on,
+            labels=campaign.labels,
+        )
+
+
+class CampaignPage(Schema):
+    items: list[CampaignOut]
+    next_cursor: str | None
+
+
+class PauseOut(Schema):
+    workspace: str
+    paused: int
+    still_sending: int
+
+
+class ResumeOut(Schema):
+    workspace: str
+    resumed: int
+    past_due: int
+    still_paused_above: int
+
+
+class ApprovalRuleOut(Schema):
+    workspace: str
+    required: bool
+    tiers: list[str]
+
+
+# Idempotency-Key ----------------------------------------------------------------------------
+
+
+def _idempotent(
+    request: HttpRequest, scope: str, payload: Schema, create: Callable[[], int]
+) -> int:
+    """Runs ``create`` once per ``Idempotency-Key``: the same key with the same body gives the
+    object made the first time; with another body, 409. Returns the object's id."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return create()
+    if len(key) > 200:
+        raise Invalid(
+            "The Idempotency-Key is too long (200 characters at most).",
+            fields={"Idempotency-Key": "At most 200 characters."},
+        )
+    who = actor(request)
+    body_hash = hashlib.sha256(
+        json.dumps(payload.dict(), sort_keys=True, default=str).encode()
+    ).hexdigest()
+    try:
+        with transaction.atomic():
+            earlier = IdempotentRequest.objects.filter(user=who.user, scope=scope, key=key).first()
+            if earlier is None:
+                object_id = create()
+                IdempotentRequest.objects.create(
+                    user=who.user,
+                    scope=scope,
+                    key=key,
+                    body_hash=body_hash,
+                    status=201,
+                    response={"id": object_id},
+                )
+                return object_id
+    except IntegrityError:
+        # The same key raced in from another request: it won; answer like a replay.
+        earlier = IdempotentRequest.objects.filter(user=who.user, scope=scope, key=key).first()
+        if earlier is None:
+            raise
+    if earlier.body_hash != body_hash:
+        raise Conflict(
+            "This Idempotency-Key was used with another request body: use a new key.",
+            fields={"Idempotency-Key": "Already used with another body."},
+        )
+    return int(earlier.response["id"])
+
+
+def _when(text: str | None, zone: str | None, fallback_zone: str) -> Instant | None:
+    if text is None:
+        return None
+    return parse_when(text, zone or fallback_zone)
+
+
+# Posts -------------------------------------------------------------------------------------
+
+
+@router.get("/posts", response=PostPage)
+def list_posts(request: HttpRequest, query: Query[PostQuery], page: Query[PageParams]) -> dict:
+    who = actor(request)
+    workspace = workspace_for(who, query.workspace, Action.VIEW_CONTENT)
+    found = selectors.posts(who, workspace).select_related("workspace", "author")
+    if query.campaign is not None:
+        found = found.filter(campaign_id=query.campaign)
+    result = paginate(found, page, newest_first=True)
+    result["items"] = [PostOut.build(post) for post in result["items"]]
+    return result
+
+
+@router.post("/posts", response={201: PostOut})
+def create_post(request: HttpRequest, payload: PostIn) -> Status[PostOut]:
+    """Creates the post and one delivery per channel. Send an `Idempotency-Key` header to make
+    a retried request safe."""
+    who = actor(request)
+
+    def create() -> int:
+        workspace = workspace_for(who, payload.workspace, Action.PROPOSE_CONTENT)
+        campaign = selectors.campaign(who, payload.campaign) if payload.campaign else None
+        post = services.create_post(
+            who,
+            workspace,
+            text=payload.text,
+            channels=payload.channels,
+            when=_when(payload.scheduled_at, payload.timezone, workspace.timezone),
+            timezone_name=payload.timezone,
+            campaign=campaign,
+            variants=[services.VariantSpec(v.network, v.locale, v.text) for v in payload.variants],
+            labels=payload.labels,
+        )
+        return post.pk
+
+    post_id = _idempotent(request, "posts", payload, create)
+    return Status(201, PostOut.build(selectors.post(who, post_id)))
+
+
+class ImportIn(Schema):
+    workspace: str
+    csv: str = Field(
+        description="text,channels,scheduled_at,timezone (channel ids separated by spaces)"
+    )
+
+
+class ImportOut(Schema):
+    created: list[int]
+
+
+@router.post("/posts/import", response={201: ImportOut})
+def import_posts(request: HttpRequest, payload: ImportIn) -> Status[ImportOut]:
+    """Bulk import from CSV: every line or none, errors by line and column."""
+    who = actor(request)
+    workspace = workspace_for(who, payload.workspace, Action.PROPOSE_CONTENT)
+    posts = services.import_posts(who, workspace, payload.csv)
+    return Status(201, ImportOut(created=[post.pk for post in posts]))
+
+
+class CalendarQuery(Schema):
+    workspace: str = Field(description="deliveries on the channels of this subtree")
+    start: date
+    end: date = Field(description="inclusive")
+    timezone: str | None = Field(
+        None, description="days are cut in this zone; default: the workspace's"
+    )
+
+
+class CalendarEntry(Schema):
+    delivery: int
+    post: int
+    channel: int
+    network: str
+    handle: str
+    state: str
+    scheduled_at: datetime
+    local_time: str
+    text: str
+
+
+class CalendarDay(Schema):
+    date: date
+    entries: list[CalendarEntry]
+
+
+class CalendarOut(Schema):
+    timezone: str
+    days: list[CalendarDay]
+
+
+@router.get("/calendar", response=CalendarOut)
+def calendar(request: HttpRequest, query: Query[CalendarQuery]) -> CalendarOut:
+    """Deliveries by local day: what goes out on every channel of a subtree, HQ's posts included."""
+    who = actor(request)
+    workspace = workspace_for(who, query.workspace, Action.VIEW_CONTENT)
+    zone_name = query.timezone or workspace.timezone
+    days = selectors.calendar(who, workspace, query.start, query.end, zone_name)
+    return CalendarOut(
+        timezone=zone_name,
+        days=[
+            CalendarDay(
+                date=day,
+                entries=[
+                    CalendarEntry(
+                        delivery=d.pk,
+                        post=d.post_id,
+                        channel=d.channel_id,
+                        network=d.channel.network,
+                        handle=d.channel.handle,
+                        state=d.state,
+                        scheduled_at=local,
+                        local_time=local.strftime("%H:%M"),
+                        text=d.variant.effective_text,
+                    )
+                    for d, local in entries
+                ],
+            )
+            for day, entries in days
+        ],
+    )
+
+
+@router.get("/posts/{post_id}", response=PostOut)
+def get_post(request: HttpRequest, post_id: int) -> PostOut:
+    return PostOut.build(selectors.post(actor(request), post_id))
+
+
+def _act(
+    request: HttpRequest, post_id: int, action: str, change: Callable[[Actor, Post], object]
+) -> PostOut:
+    who = actor(request)
+    post = selectors.post(who, post_id, action)
+    change(who, post)
+    return PostOut.build(post)
+
+
+@router.post("/posts/{post_id}/approve", response=PostOut)
+def approve_post(request: HttpRequest, post_id: int) -> PostOut:
+    return _act(request, post_id, Action.APPROVE_CONTENT, services.approve)
+
+
+@router.post("/posts/{post_id}/reject", response=PostOut)
+def reject_post(request: HttpRequest, post_id: int, payload: RejectIn) -> PostOut:
+    return _act(
+        request,
+        post_id,
+        Action.APPROVE_CONTENT,
+        lambda who, post: services.reject(who, post, payload.note),
+    )
+
+
+@router.post("/posts/{post_id}/cancel", response=PostOut)
+def cancel_post(request: HttpRequest, post_id: int) -> PostOut:
+    return _act(request, post_id, Action.WRITE_CONTENT, services.cancel)
+
+
+@router.post("/posts/{post_id}/schedule", response=PostOut)
+def schedule_post(request: HttpRequest, post_id: int, payload: ScheduleIn) -> PostOut:
+    """Reschedules everything of the post that has not gone out yet."""
+
+    def change(who: Actor, post: Post) -> object:
+        when = _when(payload.scheduled_at, payload.timezone, post.author_zone)
+        assert when is not None
+        return services.reschedule(who, post, when)
+
+    return _act(request, post_id, Action.WRITE_CONTENT, change)
+
+
+@router.get("/deliveries", response=DeliveryList)
+def list_deliveries(request: HttpRequest, post: int) -> DeliveryList:
+    """Each channel's truth for one post: state, remote id and URL, publication time, error."""
+    who = actor(request)
+    found = selectors.post(who, post)
+    return DeliveryList(
+        items=[
+            DeliveryOut.build(d)
+            for d in selectors.deliveries(who, found).select_related(
+                "channel__workspace", "variant__post"
+            )
+        ]
+    )
+
+
+# Campaigns ---------------------------------------------------------------------------------
+
+
+@router.get("/campaigns", response=CampaignPage)
+def list_campaigns(request: HttpRequest, workspace: str, page: Query[PageParams]) -> dict:
+    who = actor(request)
+    found = selectors.campaigns(who, workspace_for(who, workspace, Action.VIEW_CONTENT))
+    result = paginate(found.select_related("workspace"), page, newest_first=True)
+    result["items"] = [CampaignOut.build(c) for c in result["items"]]
+    return result
+
+
+@router.post("/campaigns", response={201: CampaignOut})
+def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status[CampaignOut]:
+    who = actor(request)
+
+    def create() -> int:
+        return services.create_campaign(
+            who,
+            workspace_for(who, payload.workspace, Action.WRITE_CONTENT),
+            name=payload.name,
+            goal=payload.goal,
+            starts_on=payload.starts_on,
+            ends_on=payload.ends_on,
+            labels=payload.labels,
+        ).pk
+
+    campaign_id = _idempotent(request, "campaigns", payload, create)
+    return Status(201, CampaignOut.build(selectors.campaign(who, campaign_id)))
+
+
+# Workspace rules and crisis mode ----------------------------------------------------------
+
+
+@router.put("/workspaces/{workspace}/approval-rule", response=ApprovalRuleOut)
+def set_approval_rule(
+    request: HttpRequest, workspace: str, payload: ApprovalRuleIn
+) -> ApprovalRuleOut:
+    who = actor(request)
+    found = workspace_for(who, workspace, Action.UPDATE_WORKSPACE)
+    rule = services.set_approval_rule(who, found, required=payload.required, tiers=payload.tiers)
+    return ApprovalRuleOut(workspace=found.slug, required=rule.required, tiers=rule.tiers)
+
+
+@router.post("/workspaces/{workspace}/pause", response=PauseOut)
+def pause(request: HttpRequest, workspace: str, payload: PauseIn) -> PauseOut:
+    """Crisis mode: holds every scheduled delivery of the workspace and its sub-workspaces."""
+    who = actor(request)
+    found = workspace_for(who, workspace, Action.APPROVE_CONTENT)
+    outcome = services.pause_subtree(who, found, payload.reason)
+    return PauseOut(
+        workspace=found.slug, paused=outcome.paused, still_sending=outcome.still_sending
+    )
+
+
+@router.post("/workspaces/{workspace}/resume", response=ResumeOut)
+def resume(request: HttpRequest, workspace: str, payload: ResumeIn) -> ResumeOut:
+    who = actor(request)
+    found = workspace_for(who, workspace, Action.APPROVE_CONTENT)
+    outcome = services.resume_subtree(who, found, payload.past_due)
+    return ResumeOut(
+        workspace=found.slug,
+        resumed=outcome.resumed,
+        past_due=outcome.past_due,
+        still_paused_above=outcome.still_paused_above,
+    )

@@ -1,0 +1,225 @@
+"""Campaigns, posts, their variants and the publishing ledger (one delivery per variant and channel).
+
+Every row carries its workspace. A delivery's workspace is its channel's: a post written at
+HQ for a market's account is seen, paused and reported in that market too.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+from chorus.channels.models import Channel
+from chorus.orgs.models import Workspace
+
+
+class Campaign(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(_("name"), max_length=200)
+    goal = models.TextField(_("goal"), blank=True)
+    starts_on = models.DateField(_("starts on"), null=True, blank=True)
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    #: Free labels, e.g. the content type ("job offer", "customer story") that KPIs group by.
+    labels = models.JSONField(_("labels"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Post(models.Model):
+    """The master content; variants adapt it per network and locale."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="posts")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="posts"
+    )
+    text = models.TextField(_("text"))
+    labels = models.JSONField(_("labels"), default=list, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    #: The author's IANA zone when writing: schedules are shown and re-computed in it.
+    author_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class Variant(models.Model):
+    """The post adapted to a network ("" for all) and a locale ("" for all); empty text
+    inherits the master text."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="variants")
+    network = models.CharField(_("network"), max_length=20, blank=True)
+    locale = models.CharField(_("locale"), max_length=16, blank=True)
+    text = models.TextField(_("text"), blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "network", "locale"], name="one_variant_per_network_and_locale"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id}:{self.network or '*'}/{self.locale or '*'}"
+
+    @property
+    def effective_text(self) -> str:
+        return self.text or self.post.text
+
+
+class Delivery(models.Model):
+    """One variant on one channel: the ledger row that publishes exactly once."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        PUBLISHED = "published", _("Published")
+        FAILED = "failed", _("Failed")
+        UNCONFIRMED = "unconfirmed", _("Unconfirmed")
+        PAUSED = "paused", _("Paused")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Hold(models.TextChoices):
+        NONE = "", _("None")
+        CRISIS = "crisis", _("Crisis pause")
+        CRISIS_PAST_DUE = "crisis_past_due", _("Past due after a crisis pause: decide")
+        RECONNECT = "reconnect", _("Channel must be reconnected")
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="deliveries")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.DRAFT, db_index=True
+    )
+    hold = models.CharField(_("held because"), max_length=20, choices=Hold.choices, blank=True)
+    #: The instant asked for (UTC) and the zone it was asked in.
+    scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
+    schedule_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    #: When the ledger should next act: the scheduled time, or a retry time after a failure.
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    idempotency_key = models.CharField(max_length=100, unique=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=40, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    remote_id = models.CharField(max_length=500, blank=True)
+    remote_url = models.URLField(max_length=1000, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    #: The network's own words for the last failure (untrusted text: escaped when shown).
+    last_error = models.TextField(blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    #: Why an approver sent it back to draft.
+    review_note = models.TextField(blank=True)
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["variant", "channel"], name="one_delivery_per_channel")
+        ]
+        indexes = [models.Index(fields=["state", "due_at"], name="delivery_due")]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} ({self.state})"
+
+
+class ApprovalRule(models.Model):
+    """Whether posts of a workspace (and its sub-workspaces, unless they say otherwise) need
+    a manager's approval before they are scheduled."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="approval_rule"
+    )
+    required = models.BooleanField(_("approval required"), default=True)
+    #: Ordered approval steps, each the weakest role that may sign it off (e.g. ["manager",
+    #: "admin"]: a manager, then another person who is admin or owner). Empty: one manager.
+    tiers = models.JSONField(_("approval steps"), default=list, blank=True)
+    updated_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"{self.workspace}: approval {'required' if self.required else 'not required'}"
+
+
+class Approval(models.Model):
+    """One signed-off step of a post's approval; cleared when the post goes back to draft."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="approvals")
+    tier = models.PositiveSmallIntegerField()
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["tier"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "tier"], name="one_approval_per_step")
+        ]
+
+    def __str__(self) -> str:
+        return f"step {self.tier + 1} of post {self.post_id}"
+
+
+class CrisisPause(models.Model):
+    """Crisis mode on a workspace subtree: every scheduled delivery in it is held."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    started_at = models.DateTimeField(default=now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"crisis pause of {self.workspace}"
+
+
+class IdempotentRequest(models.Model):
+    """An API creation made with an ``Idempotency-Key``: replayed for the same body, 409 else."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=100)
+    key = models.CharField(max_length=200)
+    body_hash = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(default=now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "scope", "key"], name="one_request_per_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

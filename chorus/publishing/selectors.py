@@ -1,0 +1,82 @@
+"""Reads of publishing data, scoped through ``chorus.orgs.access``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import QuerySet
+
+from chorus.orgs.access import Actor, get_scoped, require, scoped
+from chorus.orgs.models import Workspace
+from chorus.orgs.roles import Action
+from chorus.publishing.models import Campaign, CrisisPause, Delivery, Post
+
+
+def posts(actor: Actor, workspace: Workspace) -> QuerySet[Post]:
+    """Posts of the workspace's subtree that the actor may read."""
+    return scoped(actor, Post.objects.all(), Action.VIEW_CONTENT).filter(
+        workspace__path__startswith=workspace.path
+    )
+
+
+def post(actor: Actor, post_id: object, action: str = Action.VIEW_CONTENT) -> Post:
+    """404 when out of reach, 403 when visible but the role does not allow ``action``."""
+    found = get_scoped(
+        actor, Post.objects.select_related("workspace", "author"), post_id, Action.VIEW_WORKSPACE
+    )
+    require(actor, action, found.workspace)
+    return found
+
+
+def deliveries(actor: Actor, of_post: Post) -> QuerySet[Delivery]:
+    return of_post.deliveries.select_related("channel", "variant").order_by("pk")
+
+
+def campaigns(actor: Actor, workspace: Workspace) -> QuerySet[Campaign]:
+    return scoped(actor, Campaign.objects.all(), Action.VIEW_CONTENT).filter(
+        workspace__path__startswith=workspace.path
+    )
+
+
+def campaign(actor: Actor, campaign_id: object) -> Campaign:
+    return get_scoped(actor, Campaign.objects.select_related("workspace"), campaign_id)
+
+
+def crisis_pause(workspace: Workspace) -> CrisisPause | None:
+    from chorus.publishing.services import active_pause
+
+    return active_pause(workspace)
+
+
+def calendar(
+    actor: Actor, workspace: Workspace, start: date, end: date, zone_name: str
+) -> list[tuple[date, list[tuple[Delivery, datetime]]]]:
+    """Scheduled deliveries on the subtree's channels, grouped by local day in the zone."""
+    from chorus.errors import Invalid
+    from chorus.publishing.timing import zone_named
+
+    zone = zone_named(zone_name)
+    if end < start or (end - start).days > 92:
+        raise Invalid(
+            "end must be on or after start, 93 days at most.",
+            fields={"end": "On or after start, within 93 days."},
+        )
+    first = datetime.combine(start, time(), zone)
+    after = datetime.combine(end + timedelta(days=1), time(), zone)
+    rows = (
+        scoped(actor, Delivery.objects.all(), Action.VIEW_CONTENT)
+        .filter(
+            workspace__path__startswith=workspace.path,
+            scheduled_at__gte=first,
+            scheduled_at__lt=after,
+        )
+        .exclude(state=Delivery.State.CANCELLED)
+        .select_related("channel", "variant__post")
+        .order_by("scheduled_at", "pk")
+    )
+    days: dict[date, list[tuple[Delivery, datetime]]] = {}
+    for delivery in rows:
+        assert delivery.scheduled_at is not None
+        local = delivery.scheduled_at.astimezone(zone)
+        days.setdefault(local.date(), []).append((delivery, local))
+    return sorted(days.items())
