@@ -39,24 +39,27 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
     parents = selectors.workspaces(actor).filter(
         pk__in=actor.workspace_ids(Action.CREATE_WORKSPACE)
     )
+    # Two forms on one page: prefixes keep their field ids (and so their labels) apart.
     edit_form = WorkspaceForm(
+        prefix="edit",
         initial={
             "name": workspace.name,
             "slug": workspace.slug,
             "default_locale": workspace.default_locale,
             "timezone": workspace.timezone,
-        }
+        },
     )
     new_form = NewWorkspaceForm(
+        prefix="new",
         initial={
             "parent": workspace,
             "default_locale": workspace.default_locale,
             "timezone": workspace.timezone,
-        }
+        },
     )
     new_form.fields["parent"].queryset = parents  # type: ignore[attr-defined]
     if request.method == "POST" and request.POST.get("form") == "edit":
-        edit_form = WorkspaceForm(request.POST)
+        edit_form = WorkspaceForm(request.POST, prefix="edit")
         if edit_form.is_valid():
             try:
                 services.update_workspace(
@@ -72,7 +75,7 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
             except ServiceError as exc:
                 attach_errors(edit_form, exc)
     elif request.method == "POST" and request.POST.get("form") == "new":
-        new_form = NewWorkspaceForm(request.POST)
+        new_form = NewWorkspaceForm(request.POST, prefix="new")
         new_form.fields["parent"].queryset = parents  # type: ignore[attr-defined]
         if new_form.is_valid():
             try:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from chorus.orgs.models import Invitation
+from chorus.orgs.models import Invitation, Workspace
 from tests.conftest import add_workspace, make_org, make_user, owner_of, token_for
 from tests.fixtures.browser import log_in, screenshot
 
@@ -92,3 +92,26 @@ def test_create_and_revoke_a_token(page: Page):
     from chorus.orgs.services import authenticate_token
 
     assert authenticate_token(secret) is None
+
+
+def test_build_a_workspace_tree_from_the_settings_page(page: Page):
+    root = make_org(name="Lumen Group", slug="lumen")
+    log_in(page, owner_of(root).email)
+    page.goto("/w/lumen/settings/")
+    for parent, name, slug in [("Lumen Group", "Europe", "europe"), ("Europe", "France", "france")]:
+        form = page.locator("#new-workspace")
+        form.get_by_label("Inside").select_option(label=parent)
+        form.get_by_label("Name").fill(name)
+        form.get_by_label("Slug").fill(slug)
+        form.get_by_label("Time zone").select_option("Europe/Paris")
+        form.get_by_role("button", name="Create").click()
+        expect(page.get_by_text(f"Workspace {name} created.")).to_be_visible()
+
+    page.goto("/w/lumen/settings/")
+    tree = page.locator("#workspace-tree")
+    expect(tree).to_contain_text("Europe")
+    expect(tree).to_contain_text("France")
+    france = Workspace.objects.get(slug="france")
+    assert france.parent is not None
+    assert (france.parent.slug, france.timezone, france.depth) == ("europe", "Europe/Paris", 2)
+    screenshot(page, "workspace-tree")
