@@ -38,6 +38,8 @@ class NewWorkspaceForm(WorkspaceForm):
         label=_("Inside"), queryset=Workspace.objects.none(), empty_label=None
     )
 
+    field_order = ["parent", "name", "slug", "default_locale", "timezone"]
+
 
 class InvitationForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"))

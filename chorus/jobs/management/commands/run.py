@@ -17,7 +17,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--threads", type=int, default=2, help="queue worker threads")
+        # Jobs mostly wait on networks: threads, not cores, bound how many run at once.
+        parser.add_argument(
+            "--threads", type=int, default=8, help="queue worker threads (default 8)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)

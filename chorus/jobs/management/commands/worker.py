@@ -10,7 +10,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--threads", type=int, default=4, help="jobs run in parallel (default 4)"
+            "--threads", type=int, default=8, help="jobs run in parallel (default 8)"
         )
         parser.add_argument(
             "--periodic",
