@@ -13,7 +13,12 @@ from chorus.orgs import services
 from chorus.orgs.access import Actor
 from chorus.orgs.models import User, Workspace
 
-pytest_plugins = ["tests.fixtures.bluesky", "tests.fixtures.mastodon", "tests.fixtures.browser"]
+pytest_plugins = [
+    "tests.fixtures.bluesky",
+    "tests.fixtures.mastodon",
+    "tests.fixtures.browser",
+    "tests.fixtures.workers",
+]
 
 PASSWORD = "correct-horse-battery-staple"
 _counter = itertools.count(1)

@@ -3,43 +3,19 @@ the local Bluesky network at their time, once, even when each job is queued twic
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
-from chorus.jobs.queue import huey
 from chorus.publishing import ledger
 from chorus.publishing.models import Delivery
 from tests.conftest import add_workspace, make_org, owner_of
-from tests.jobs.test_scale_out import database_url, wait_for_heartbeats
+from tests.fixtures.workers import wait_for_heartbeats
 from tests.publishing.helpers import bluesky_channel, post_to, texts_on
 
 pytestmark = [pytest.mark.bluesky, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def two_workers() -> Iterator[list[subprocess.Popen]]:
-    huey.immediate = False
-    huey.flush()
-    env = {**os.environ, "DATABASE_URL": database_url(), "QUEUE_URL": settings.QUEUE_URL}
-    workers = [
-        subprocess.Popen([sys.executable, "-m", "chorus.cli", "worker", "--threads", "2"], env=env)
-        for _ in range(2)
-    ]
-    yield workers
-    for worker in workers:
-        worker.send_signal(signal.SIGINT)
-    for worker in workers:
-        worker.wait(timeout=30)
-    huey.flush()
 
 
 def wait_until_settled(timeout: float = 90) -> None:
