@@ -145,9 +145,14 @@ class PostOut(Schema):
     approvals: list[str] = Field(description="who signed off each approval step so far")
     approval_steps: int
     deliveries: list[DeliveryOut]
+    warnings: list[str] = Field(
+        [],
+        description="set on creation and on GET of one post: e.g. the same text already goes "
+        "to one of its channels within 30 days",
+    )
 
     @staticmethod
-    def build(post: Post) -> PostOut:
+    def build(post: Post, *, with_warnings: bool = False) -> PostOut:
         deliveries = [
             DeliveryOut.build(d)
             for d in post.deliveries.select_related("channel__workspace", "variant__post")
@@ -171,6 +176,7 @@ class PostOut(Schema):
             ],
             approval_steps=len(services.approval_tiers(post.workspace)),
             deliveries=deliveries,
+            warnings=selectors.duplicate_warnings(post) if with_warnings else [],
         )
 
 
@@ -330,7 +336,7 @@ def create_post(request: HttpRequest, payload: PostIn) -> Status[PostOut]:
         return post.pk
 
     post_id = _idempotent(request, "posts", payload, create)
-    return Status(201, PostOut.build(selectors.post(who, post_id)))
+    return Status(201, PostOut.build(selectors.post(who, post_id), with_warnings=True))
 
 
 class ImportIn(Schema):
@@ -418,7 +424,7 @@ def calendar(request: HttpRequest, query: Query[CalendarQuery]) -> CalendarOut:
 
 @router.get("/posts/{post_id}", response=PostOut)
 def get_post(request: HttpRequest, post_id: int) -> PostOut:
-    return PostOut.build(selectors.post(actor(request), post_id))
+    return PostOut.build(selectors.post(actor(request), post_id), with_warnings=True)
 
 
 def _act(

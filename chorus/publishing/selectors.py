@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from chorus.orgs.access import Actor, get_scoped, require, scoped
 from chorus.orgs.models import Workspace
@@ -80,3 +81,47 @@ def calendar(
         local = delivery.scheduled_at.astimezone(zone)
         days.setdefault(local.date(), []).append((delivery, local))
     return sorted(days.items())
+
+
+DUPLICATE_WINDOW = timedelta(days=30)
+
+
+def _effective_text(delivery: Delivery) -> str:
+    """The words that go out on the channel, compared case- and spacing-insensitively."""
+    return " ".join((delivery.variant.text or delivery.post.text).split()).casefold()
+
+
+def duplicate_warnings(of_post: Post) -> list[str]:
+    """Channels that already carry the same text within 30 days of this post's time.
+
+    Posting the same words twice to an account is what gets it flagged as spam; the author is
+    warned, not stopped (a recurring announcement may be intended).
+    """
+    mine = list(of_post.deliveries.select_related("variant", "post", "channel"))
+    warnings = []
+    for delivery in mine:
+        moment = delivery.scheduled_at or delivery.created_at
+        others = (
+            Delivery.objects.filter(channel=delivery.channel)
+            .exclude(post=of_post)
+            .exclude(state=Delivery.State.CANCELLED)
+            .filter(
+                scheduled_at__gte=moment - DUPLICATE_WINDOW,
+                scheduled_at__lte=moment + DUPLICATE_WINDOW,
+            )
+            .select_related("variant", "post")
+        )
+        text = _effective_text(delivery)
+        clash = next((other for other in others if _effective_text(other) == text), None)
+        if clash is not None:
+            warnings.append(
+                _("The same text goes to %(channel)s on %(when)s (post %(post)s).")
+                % {
+                    "channel": delivery.channel,
+                    "when": clash.scheduled_at.strftime("%Y-%m-%d %H:%M UTC")
+                    if clash.scheduled_at
+                    else "",
+                    "post": clash.post_id,
+                }
+            )
+    return warnings

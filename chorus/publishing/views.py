@@ -84,7 +84,7 @@ def compose(request: HttpRequest) -> HttpResponse:
                 if data["scheduled_at"]
                 else None
             )
-            services.create_post(
+            post = services.create_post(
                 actor,
                 workspace,
                 text=data["text"],
@@ -98,6 +98,8 @@ def compose(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, f"{field}: {message}")
         else:
             messages.success(request, _("The post is saved."))
+            for warning in selectors.duplicate_warnings(post):
+                messages.warning(request, warning)
             return redirect("publish", slug=workspace.slug)
     return render(
         request,

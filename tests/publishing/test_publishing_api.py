@@ -342,3 +342,33 @@ def test_each_channel_gets_the_variant_of_its_network_and_its_markets_language(a
         "Notre menu d'été",
         "Pouet : notre menu d'été",
     ]
+
+
+def test_the_same_text_on_the_same_channel_within_30_days_is_flagged_not_blocked(api):
+    org = make_org()
+    here, elsewhere = offline_channel(org), offline_channel(org)
+    token = token_for(owner_of(org))
+    api("post", "/posts", token=token, json=body(org, [here.pk]))
+
+    again = api(
+        "post",
+        "/posts",
+        token=token,
+        json=body(
+            org,
+            [here.pk, elsewhere.pk],
+            text="  our SUMMER menu   is here",
+            scheduled_at="2030-06-20T09:00:00+02:00",
+        ),
+    )
+    assert again.status_code == 201
+    warnings = again.json()["warnings"]
+    assert len(warnings) == 1 and here.handle in warnings[0]
+
+    far_later = api(
+        "post",
+        "/posts",
+        token=token,
+        json=body(org, [here.pk], scheduled_at="2030-08-15T09:00:00+02:00"),
+    )
+    assert far_later.json()["warnings"] == []
