@@ -34,6 +34,7 @@ workspace_urls = [
     re_path(
         rf"^channels/oauth/(?P<network>{OAUTH})/$", channels.oauth_start, name="channel-oauth-start"
     ),
+    path("channels/oauth/mastodon/", channels.mastodon_oauth_start, name="channel-mastodon-oauth"),
     path("channels/<int:channel_id>/", channels.channel_detail, name="channel-detail"),
     path("channels/<int:channel_id>/disconnect/", channels.disconnect, name="channel-disconnect"),
     path("settings/", orgs.workspace_settings, name="workspace-settings"),
@@ -67,7 +68,7 @@ urlpatterns = [
     path("account/tokens/<int:token_id>/revoke/", orgs.revoke_token, name="token-revoke"),
     path("invitations/<str:secret>/", orgs.accept_invitation, name="invitation-accept"),
     re_path(
-        rf"^channels/oauth/(?P<network>{OAUTH})/callback/$",
+        rf"^channels/oauth/(?P<network>{OAUTH}|mastodon)/callback/$",
         channels.oauth_callback,
         name="channel-oauth-callback",
     ),

@@ -30,3 +30,9 @@ class MastodonForm(forms.Form):
             "From the instance: Preferences › Development › New application (read, write, push)."
         ),
     )
+
+
+class MastodonInstanceForm(forms.Form):
+    instance_url = forms.URLField(
+        label=_("Instance"), assume_scheme="https", help_text=_("e.g. https://mastodon.social")
+    )

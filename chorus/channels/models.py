@@ -103,3 +103,23 @@ class RateLimitBudget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.remaining}/{self.limit}"
+
+
+class InstanceApp(models.Model):
+    """Chorus's OAuth application on one Mastodon instance, registered there on first use."""
+
+    instance_url = models.URLField(_("instance"))
+    redirect_uri = models.URLField()
+    client_id = models.CharField(max_length=255)
+    client_secret_ciphertext = models.TextField(editable=False)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance_url", "redirect_uri"], name="one_app_per_instance_and_callback"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.instance_url

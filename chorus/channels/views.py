@@ -8,11 +8,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from chorus.channels import selectors, services
-from chorus.channels.forms import BlueskyForm, MastodonForm
-from chorus.channels.oauth_apps import oauth_app_for
+from chorus.channels.forms import BlueskyForm, MastodonForm, MastodonInstanceForm
+from chorus.channels.oauth_apps import mastodon_app, oauth_app_for
 from chorus.errors import ServiceError
 from chorus.networks.errors import NetworkError
-from chorus.networks.oauth import PendingAuthorization
+from chorus.networks.oauth import OAuthApp, PendingAuthorization
 from chorus.networks.registry import NETWORKS, oauth_flow_for
 from chorus.orgs.access import workspace_for
 from chorus.orgs.forms import attach_errors
@@ -60,7 +60,12 @@ def connect(request: HttpRequest, network: str) -> HttpResponse:
         else:
             messages.success(request, _("%(channel)s is connected.") % {"channel": channel})
             return redirect("channel-detail", slug=workspace.slug, channel_id=channel.pk)
-    return render(request, "channels/connect.html", {"form": form, "network": NETWORKS[network]})
+    instance_form = MastodonInstanceForm() if network == "mastodon" else None
+    return render(
+        request,
+        "channels/connect.html",
+        {"form": form, "instance_form": instance_form, "network": NETWORKS[network]},
+    )
 
 
 @workspace_page()
@@ -110,10 +115,40 @@ def oauth_start(request: HttpRequest, network: str) -> HttpResponse:
             % {"network": NETWORKS[network].display_name, "env": network.upper()},
         )
         return redirect("channels", slug=workspace.slug)
-    pending = oauth_flow_for(network, app).start()
+    return _send_to_network(request, network, app, service_url="")
+
+
+@workspace_page(Action.UPDATE_WORKSPACE)
+@require_POST
+def mastodon_oauth_start(request: HttpRequest) -> HttpResponse:
+    """Signs in on the account's own instance (Chorus registers itself there the first time)."""
+    form = MastodonInstanceForm(request.POST)
+    if form.is_valid():
+        instance_url = form.cleaned_data["instance_url"].rstrip("/")
+        try:
+            return _send_to_network(
+                request, "mastodon", mastodon_app(instance_url), service_url=instance_url
+            )
+        except (ServiceError, NetworkError) as exc:
+            form.add_error(
+                "instance_url", exc.message if isinstance(exc, ServiceError) else str(exc)
+            )
+    return render(
+        request,
+        "channels/connect.html",
+        {"form": MastodonForm(), "instance_form": form, "network": NETWORKS["mastodon"]},
+        status=400,
+    )
+
+
+def _send_to_network(
+    request: HttpRequest, network: str, app: OAuthApp, *, service_url: str
+) -> HttpResponse:
+    pending = oauth_flow_for(network, app, service_url=service_url or None).start()
     request.session[SESSION_KEY.format(state=pending.state)] = {
         "network": network,
-        "workspace": workspace.slug,
+        "workspace": request.workspace.slug,  # type: ignore[attr-defined]
+        "service_url": service_url,
         "pending": {
             "authorization_url": pending.authorization_url,
             "state": pending.state,
@@ -140,14 +175,17 @@ def oauth_callback(request: HttpRequest, network: str) -> HttpResponse:
         workspace = workspace_for(actor, stored["workspace"], Action.UPDATE_WORKSPACE)
     except ServiceError:
         raise Http404 from None
-    app = oauth_app_for(network)
-    if app is None:
-        raise Http404
+    service_url = stored.get("service_url", "")
     try:
-        credentials = oauth_flow_for(network, app).finish(
+        app = mastodon_app(service_url) if network == "mastodon" else oauth_app_for(network)
+        if app is None:
+            raise Http404
+        credentials = oauth_flow_for(network, app, service_url=service_url or None).finish(
             PendingAuthorization(**stored["pending"]), request.GET.dict()
         )
-        channel = services.connect(actor, workspace, network=network, credentials=credentials)
+        channel = services.connect(
+            actor, workspace, network=network, credentials=credentials, service_url=service_url
+        )
     except (NetworkError, ServiceError) as exc:
         reason = exc.message if isinstance(exc, ServiceError) else str(exc)
         return render(request, "channels/oauth_error.html", {"reason": reason}, status=400)

@@ -7,7 +7,7 @@ documents, replayed with respx.
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -16,7 +16,7 @@ from django.core import mail
 from django.utils import timezone
 
 from chorus.channels import services
-from chorus.channels.models import Channel
+from chorus.channels.models import Channel, InstanceApp
 from chorus.networks.base import Credentials
 from tests.conftest import add_workspace, make_org, member, owner_of
 
@@ -170,3 +170,43 @@ def test_a_refused_refresh_holds_the_channel_and_tells_its_managers(
     assert channel.status == Channel.Status.RECONNECT_NEEDED
     assert channel.credentials.refresh_token == "refresh-1"
     assert "manager@example.org" in mail.outbox[-1].to
+
+
+def test_a_mastodon_account_connects_through_its_instance(client, mastodon_server, settings):
+    """Against the Mastodon fake: app registration, the instance's authorization page, code exchange."""
+    settings.PUBLIC_URL = "https://chorus.example"
+    root = make_org(slug="lumen")
+    client.force_login(owner_of(root))
+
+    start = client.post("/w/lumen/channels/oauth/mastodon/", {"instance_url": mastodon_server.url})
+    assert start.status_code == 302
+    authorize = start["Location"]
+    assert authorize.startswith(f"{mastodon_server.url}/oauth/authorize")
+
+    # The person picks their account on the instance, which sends the browser back with a code.
+    params = {key: values[0] for key, values in parse_qs(urlsplit(authorize).query).items()}
+    granted = httpx.post(
+        f"{mastodon_server.url}/oauth/authorize",
+        data={**params, "username": mastodon_server.username},
+        follow_redirects=False,
+    )
+    back = urlsplit(granted.headers["location"])
+    assert back.netloc == "chorus.example"
+    callback = client.get(back.path, dict(parse_qsl(back.query)))
+
+    channel = Channel.objects.get()
+    assert callback["Location"] == f"/w/lumen/channels/{channel.pk}/"
+    assert (channel.network, channel.handle, channel.service_url) == (
+        "mastodon",
+        mastodon_server.username,
+        mastodon_server.url,
+    )
+    assert channel.credentials.access_token
+    # A second connection reuses the app Chorus registered on that instance.
+    assert (
+        client.post(
+            "/w/lumen/channels/oauth/mastodon/", {"instance_url": mastodon_server.url}
+        ).status_code
+        == 302
+    )
+    assert InstanceApp.objects.filter(instance_url=mastodon_server.url).count() == 1
