@@ -19,8 +19,9 @@ from chorus.orgs.forms import attach_errors
 from chorus.orgs.roles import Action
 from chorus.web.shell import actor_of, workspace_page
 
-# Networks connected through their OAuth flow (Bluesky and Mastodon connect with a form).
-OAUTH_NETWORKS = ("x", "linkedin", "facebook", "instagram", "threads", "youtube")
+# Networks connected through their OAuth flow from the Channels page. Facebook, Instagram and
+# Threads need a page or account picker after the grant, which is not built yet.
+OAUTH_NETWORKS = ("x", "linkedin", "youtube")
 
 
 @workspace_page()
