@@ -152,11 +152,12 @@ class PostOut(Schema):
     )
 
     @staticmethod
-    def build(post: Post, *, with_warnings: bool = False) -> PostOut:
-        deliveries = [
-            DeliveryOut.build(d)
-            for d in post.deliveries.select_related("channel__workspace", "variant__post")
-        ]
+    def build(
+        post: Post, *, approval_steps: int | None = None, with_warnings: bool = False
+    ) -> PostOut:
+        """From a post read with ``selectors.detailed``; ``approval_steps`` saves the rule's
+        lookup when the caller knows it."""
+        deliveries = [DeliveryOut.build(d) for d in post.deliveries.all()]
         states: dict[str, int] = {}
         for delivery in deliveries:
             states[delivery.state] = states.get(delivery.state, 0) + 1
@@ -172,9 +173,11 @@ class PostOut(Schema):
             states=states,
             approvals=[
                 approval.approver.email if approval.approver else ""
-                for approval in post.approvals.select_related("approver")
+                for approval in post.approvals.all()
             ],
-            approval_steps=len(services.approval_tiers(post.workspace)),
+            approval_steps=approval_steps
+            if approval_steps is not None
+            else len(services.approval_tiers(post.workspace)),
             deliveries=deliveries,
             warnings=selectors.duplicate_warnings(post) if with_warnings else [],
         )
@@ -305,11 +308,17 @@ def _when(text: str | None, zone: str | None, fallback_zone: str) -> Instant | N
 def list_posts(request: HttpRequest, query: Query[PostQuery], page: Query[PageParams]) -> dict:
     who = actor(request)
     workspace = workspace_for(who, query.workspace, Action.VIEW_CONTENT)
-    found = selectors.posts(who, workspace).select_related("workspace", "author")
+    found = selectors.detailed(selectors.posts(who, workspace))
     if query.campaign is not None:
         found = found.filter(campaign_id=query.campaign)
     result = paginate(found, page, newest_first=True)
-    result["items"] = [PostOut.build(post) for post in result["items"]]
+    steps: dict[int, int] = {}  # one approval-rule lookup per workspace, not per post
+    for post in result["items"]:
+        if post.workspace_id not in steps:
+            steps[post.workspace_id] = len(services.approval_tiers(post.workspace))
+    result["items"] = [
+        PostOut.build(post, approval_steps=steps[post.workspace_id]) for post in result["items"]
+    ]
     return result
 
 
@@ -336,7 +345,9 @@ def create_post(request: HttpRequest, payload: PostIn) -> Status[PostOut]:
         return post.pk
 
     post_id = _idempotent(request, "posts", payload, create)
-    return Status(201, PostOut.build(selectors.post(who, post_id), with_warnings=True))
+    return Status(
+        201, PostOut.build(selectors.fresh(selectors.post(who, post_id)), with_warnings=True)
+    )
 
 
 class ImportIn(Schema):
@@ -424,7 +435,9 @@ def calendar(request: HttpRequest, query: Query[CalendarQuery]) -> CalendarOut:
 
 @router.get("/posts/{post_id}", response=PostOut)
 def get_post(request: HttpRequest, post_id: int) -> PostOut:
-    return PostOut.build(selectors.post(actor(request), post_id), with_warnings=True)
+    return PostOut.build(
+        selectors.fresh(selectors.post(actor(request), post_id)), with_warnings=True
+    )
 
 
 def _act(
@@ -433,7 +446,7 @@ def _act(
     who = actor(request)
     post = selectors.post(who, post_id, action)
     change(who, post)
-    return PostOut.build(post)
+    return PostOut.build(selectors.fresh(post))
 
 
 @router.post("/posts/{post_id}/approve", response=PostOut)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from chorus.orgs.access import Actor, get_scoped, require, scoped
 from chorus.orgs.models import Workspace
 from chorus.orgs.roles import Action
-from chorus.publishing.models import Campaign, CrisisPause, Delivery, Post
+from chorus.publishing.models import Approval, Campaign, CrisisPause, Delivery, Post
 
 
 def posts(actor: Actor, workspace: Workspace) -> QuerySet[Post]:
@@ -27,6 +27,22 @@ def post(actor: Actor, post_id: object, action: str = Action.VIEW_CONTENT) -> Po
     )
     require(actor, action, found.workspace)
     return found
+
+
+def detailed(found: QuerySet[Post]) -> QuerySet[Post]:
+    """Posts with their deliveries and approvals, read in a fixed number of queries."""
+    return found.select_related("workspace", "author").prefetch_related(
+        Prefetch(
+            "deliveries",
+            queryset=Delivery.objects.select_related("channel__workspace", "variant__post"),
+        ),
+        Prefetch("approvals", queryset=Approval.objects.select_related("approver")),
+    )
+
+
+def fresh(of_post: Post) -> Post:
+    """The post read again with its details, e.g. after a change to its deliveries."""
+    return detailed(Post.objects.filter(pk=of_post.pk)).get()
 
 
 def deliveries(actor: Actor, of_post: Post) -> QuerySet[Delivery]:

@@ -4,6 +4,8 @@ crisis pause, and safe retries with an Idempotency-Key."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from chorus.orgs.models import AuditEntry, Workspace
 from chorus.orgs.roles import Role
@@ -372,3 +374,22 @@ def test_the_same_text_on_the_same_channel_within_30_days_is_flagged_not_blocked
         json=body(org, [here.pk], scheduled_at="2030-08-15T09:00:00+02:00"),
     )
     assert far_later.json()["warnings"] == []
+
+
+def test_listing_posts_costs_the_same_queries_for_one_post_or_twenty(api):
+    org = make_org()
+    channels = [offline_channel(org).pk, offline_channel(org).pk]
+    token = token_for(owner_of(org))
+
+    def queries_to_list() -> int:
+        with CaptureQueriesContext(connection) as listing:
+            assert (
+                api("get", "/posts", token=token, data={"workspace": org.slug}).status_code == 200
+            )
+        return len(listing.captured_queries)
+
+    api("post", "/posts", token=token, json=body(org, channels))
+    one = queries_to_list()
+    for index in range(19):
+        api("post", "/posts", token=token, json=body(org, channels, text=f"Menu {index}"))
+    assert queries_to_list() == one
