@@ -11,8 +11,10 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,6 +42,28 @@ TOKEN_PREFIX = "chorus"  # noqa: S105 - a public marker, not a secret
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def clean_email(email: str) -> str:
+    """The address as stored (lowercase, trimmed), or ``Invalid`` naming the field."""
+    email = User.objects.normalize_email(email).strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise Invalid(
+            _("Enter a valid e-mail address."), fields={"email": _("Not a valid e-mail address.")}
+        ) from None
+    return email
+
+
+def check_password_strength(password: str, user: User) -> None:
+    """Django's password rules, as an ``Invalid`` on the ``password`` field."""
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise Invalid(
+            _("This password is too weak."), fields={"password": " ".join(exc.messages)}
+        ) from None
 
 
 def _check_workspace_fields(
@@ -320,15 +344,7 @@ def remove_member(actor: Actor, membership: Membership) -> None:
 @transaction.atomic
 def invite(actor: Actor, workspace: Workspace, *, email: str, role: str) -> Invitation:
     """Invites someone by e-mail; a pending invitation to the same address is replaced."""
-    email = User.objects.normalize_email(email).strip().lower()
-    try:
-        from django.core.validators import validate_email
-
-        validate_email(email)
-    except ValidationError:
-        raise Invalid(
-            _("Enter a valid e-mail address."), fields={"email": _("Not a valid e-mail address.")}
-        ) from None
+    email = clean_email(email)
     _check_grantable(actor, workspace, role)
     if Membership.objects.filter(workspace=workspace, user__email=email).exists():
         raise Conflict(
@@ -424,15 +440,7 @@ def accept_invitation(
             )
         if not password:
             raise Invalid(_("Choose a password."), fields={"password": _("Required.")})
-        candidate = User(email=invitation.email, display_name=display_name)
-        try:
-            from django.contrib.auth.password_validation import validate_password
-
-            validate_password(password, candidate)
-        except ValidationError as exc:
-            raise Invalid(
-                _("This password is too weak."), fields={"password": " ".join(exc.messages)}
-            ) from None
+        check_password_strength(password, User(email=invitation.email, display_name=display_name))
         user = User.objects.create_user(invitation.email, password, display_name=display_name)
     elif user.email.lower() != invitation.email:
         raise Forbidden(_("This invitation was sent to another e-mail address."))
@@ -552,27 +560,13 @@ def authenticate_token(raw: str) -> ApiToken | None:
 
 def create_user(*, email: str, password: str, owner: bool = False, display_name: str = "") -> User:
     """Creates a person (command line and first run). ``owner`` also makes a staff superuser."""
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.validators import validate_email
-
-    email = email.strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise Invalid(
-            _("Enter a valid e-mail address."), fields={"email": _("Not a valid e-mail address.")}
-        ) from None
+    email = clean_email(email)
     if User.objects.filter(email=email).exists():
         raise Conflict(
             _("A user with the e-mail %(email)s already exists.") % {"email": email},
             fields={"email": _("Already taken.")},
         )
-    try:
-        validate_password(password, User(email=email))
-    except ValidationError as exc:
-        raise Invalid(
-            _("This password is too weak."), fields={"password": " ".join(exc.messages)}
-        ) from None
+    check_password_strength(password, User(email=email))
     if owner:
         return User.objects.create_superuser(email, password, display_name=display_name)
     return User.objects.create_user(email, password, display_name=display_name)
