@@ -135,6 +135,8 @@ else:
 # The job queue (see chorus/jobs): a SQLite file by default, Redis when QUEUE_URL says so.
 QUEUE_URL = config.env("QUEUE_URL") or f"sqlite:///{VAR_DIR / 'queue.sqlite3'}"
 WORKER_SILENT_AFTER_SECONDS = 60
+# How long a worker may hold a delivery mid-publish before the sweeper treats it as dead.
+PUBLISH_LEASE_SECONDS = int(config.env("CHORUS_PUBLISH_LEASE_SECONDS", "120"))
 
 # OAuth applications registered with the networks, for OAuth connections and token refresh:
 # CHORUS_<NETWORK>_CLIENT_ID / _CLIENT_SECRET / _SCOPES (space-separated), e.g. CHORUS_X_CLIENT_ID.

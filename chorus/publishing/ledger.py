@@ -49,12 +49,16 @@ log = logging.getLogger(__name__)
 State = Delivery.State
 Hold = Delivery.Hold
 
-LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(minutes=15)
 #: /healthz answers 503 when a delivery the ledger should have sent is later than this.
 LATE_AFTER = timedelta(minutes=5)
+
+
+def lease() -> timedelta:
+    """How long a claim lasts before the sweeper treats its worker as dead."""
+    return timedelta(seconds=settings.PUBLISH_LEASE_SECONDS)
 
 
 def _reconcilable_networks() -> list[str]:
@@ -92,7 +96,7 @@ def claim(
         Delivery.objects.filter(pk__in=picked, state__in=states, due_at__lte=now).update(
             state=State.SENDING,
             claim=token,
-            lease_expires_at=now + LEASE,
+            lease_expires_at=now + lease(),
             attempts=F("attempts") + 1,
             updated_at=now,
         )

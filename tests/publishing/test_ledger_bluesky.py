@@ -68,9 +68,9 @@ def test_a_worker_that_crashes_after_publishing_leaves_exactly_one_post(bluesky_
     )
     # The worker dies here, before recording the remote id; its lease runs out.
 
-    ledger.sweep(now=due + ledger.LEASE + timedelta(seconds=1))
+    ledger.sweep(now=due + ledger.lease() + timedelta(seconds=1))
     assert ledger.send(delivery.pk, dead_workers_claim) == "lost_claim"  # it wakes up: too late
-    ledger.sweep(now=due + ledger.LEASE + timedelta(minutes=5))
+    ledger.sweep(now=due + ledger.lease() + timedelta(minutes=5))
 
     assert texts_on(bluesky_network, channel) == ["Through the crash"]
     delivery.refresh_from_db()
@@ -86,8 +86,8 @@ def test_a_worker_that_crashes_before_publishing_is_replaced_and_the_post_goes_o
     post_to(owner_of(org), org, [channel], due, text="Second chance")
     ledger.claim(now=due)  # claimed, then the worker dies before calling the network
 
-    ledger.sweep(now=due + ledger.LEASE + timedelta(seconds=1))
-    ledger.sweep(now=due + ledger.LEASE + timedelta(minutes=1))
+    ledger.sweep(now=due + ledger.lease() + timedelta(seconds=1))
+    ledger.sweep(now=due + ledger.lease() + timedelta(minutes=1))
 
     assert texts_on(bluesky_network, channel) == ["Second chance"]
     assert Delivery.objects.get().state == State.PUBLISHED

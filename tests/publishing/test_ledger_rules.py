@@ -131,7 +131,7 @@ def test_a_worker_that_dies_mid_call_leaves_an_unconfirmed_delivery_that_is_reco
     network.publish(services.content_for(delivery.variant), delivery.idempotency_key)
     # ... and the worker dies before recording anything.
 
-    report = ledger.sweep(now=soon + ledger.LEASE + timedelta(seconds=1))
+    report = ledger.sweep(now=soon + ledger.lease() + timedelta(seconds=1))
     assert report.expired_leases == 1
     assert states(post) == [State.PUBLISHED]
     assert network.calls == 1
