@@ -19,6 +19,17 @@ class BlueskyForm(forms.Form):
     )
 
 
+class BlueskyOAuthForm(forms.Form):
+    account = forms.CharField(
+        label=_("Handle or server"),
+        max_length=255,
+        help_text=_(
+            "Your handle (e.g. lumen.bsky.social), or the address of your server to choose the "
+            "account there."
+        ),
+    )
+
+
 class MastodonForm(forms.Form):
     instance_url = forms.URLField(
         label=_("Instance"), assume_scheme="https", help_text=_("e.g. https://mastodon.social")

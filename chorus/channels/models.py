@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from django.conf import settings
@@ -8,7 +9,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
 from chorus import crypto
-from chorus.networks.base import Credentials
+from chorus.networks.base import Author, ConnectableAccount, Credentials
 from chorus.networks.registry import NETWORKS
 from chorus.orgs.models import Workspace
 
@@ -123,3 +124,68 @@ class InstanceApp(models.Model):
 
     def __str__(self) -> str:
         return self.instance_url
+
+
+class PendingConnection(models.Model):
+    """An OAuth grant waiting for its user to choose which of its accounts to connect.
+
+    Bound to the user and the workspace it was started from, short-lived, and encrypted: it
+    holds every offered account's credentials until the choice is made, then it is deleted.
+    """
+
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    network = models.CharField(_("network"), max_length=20, choices=NETWORK_CHOICES)
+    service_url = models.URLField(_("server"), blank=True)
+    # Fernet ciphertext of the offered accounts (authors, kinds, credentials) as JSON.
+    accounts_ciphertext = models.TextField(editable=False)
+    created_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.network} grant for {self.workspace}"
+
+    @property
+    def accounts(self) -> list[ConnectableAccount]:
+        return [
+            ConnectableAccount(
+                author=Author(**entry["author"]),
+                credentials=Credentials.from_dict(entry["credentials"]),
+                kind=entry["kind"],
+            )
+            for entry in json.loads(crypto.decrypt(self.accounts_ciphertext))
+        ]
+
+    def set_accounts(self, accounts: list[ConnectableAccount]) -> None:
+        self.accounts_ciphertext = crypto.encrypt(
+            json.dumps(
+                [
+                    {
+                        "author": dataclasses.asdict(account.author),
+                        "credentials": account.credentials.as_dict(),
+                        "kind": account.kind,
+                    }
+                    for account in accounts
+                ]
+            )
+        )
+
+
+class ConnectorState(models.Model):
+    """What a channel's connector must remember between the steps of one publish, so a worker
+    that dies midway leaves the next one able to go on (see ``chorus.networks.base.StateStore``).
+    Encrypted: a resumable upload's session address lets whoever holds it upload."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=300)
+    value_ciphertext = models.TextField(editable=False)
+    updated_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "key"], name="one_state_per_channel_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}: {self.key}"

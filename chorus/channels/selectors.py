@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from chorus.channels.models import Channel, ChannelError, RateLimitBudget
+from chorus.channels.models import Channel, ChannelError, PendingConnection, RateLimitBudget
+from chorus.errors import NotFound
 from chorus.orgs.access import Actor, get_scoped, scoped
 from chorus.orgs.models import Workspace
 from chorus.orgs.roles import Action
@@ -35,3 +38,15 @@ def rate_limit_budgets(channel: Channel) -> models.QuerySet[RateLimitBudget]:
 
 def needing_reconnection(actor: Actor, workspace: Workspace) -> int:
     return channels(actor, workspace).filter(status=Channel.Status.RECONNECT_NEEDED).count()
+
+
+def pending_connection(actor: Actor, workspace: Workspace, token: str) -> PendingConnection:
+    """A grant awaiting its choice: only its own user, in its own workspace, before it expires."""
+    found = (
+        PendingConnection.objects.select_related("workspace")
+        .filter(token=token, user=actor.user, workspace=workspace, expires_at__gt=timezone.now())
+        .first()
+    )
+    if found is None:
+        raise NotFound(_("This authorization is unknown or has expired. Start again."))
+    return found

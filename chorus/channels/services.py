@@ -7,26 +7,29 @@ credentials, shares rate-limit budgets across processes and persists refreshed t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from chorus.channels.models import Channel, ChannelError
+from chorus.channels.models import Channel, ChannelError, PendingConnection
 from chorus.channels.oauth_apps import oauth_app_for
 from chorus.channels.ratelimits import DatabaseRateLimitStore
 from chorus.channels.signals import channel_reconnected
+from chorus.channels.state import DatabaseStateStore
 from chorus.errors import Conflict, Invalid
 from chorus.networks import errors as network_errors
-from chorus.networks.base import Author, Connector, Credentials
+from chorus.networks.base import Author, Capability, ConnectableAccount, Connector, Credentials
+from chorus.networks.registry import NETWORKS, oauth_flow_for
 from chorus.networks.registry import connector_for as build_connector
-from chorus.networks.registry import oauth_flow_for
 from chorus.orgs import audit
 from chorus.orgs.access import Actor, require
 from chorus.orgs.models import Membership, Workspace
@@ -35,6 +38,8 @@ from chorus.orgs.roles import ROLE_RANK, Action, Role
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 REFRESH_AHEAD = timedelta(hours=1)
+# Bluesky's OAuth access tokens live an hour: an hour ahead would renew them at every run.
+REFRESH_AHEAD_OF = {"bluesky": timedelta(minutes=20)}
 # Connectors built on chorus.networks.meta.RestConnector take the OAuth app to refresh tokens.
 OAUTH_REFRESHING = frozenset({"x", "linkedin", "facebook", "instagram", "threads", "youtube"})
 KEPT_ERRORS = 20
@@ -57,6 +62,7 @@ def connector_for(channel: Channel) -> Connector:
         service_url=channel.service_url or None,
         rate_limits=DatabaseRateLimitStore(),
         on_credentials_change=persist,
+        state=DatabaseStateStore(channel),
         **_network_options(channel.network),
     )
 
@@ -67,11 +73,13 @@ def _network_options(network: str) -> dict[str, Any]:
     return {"oauth_app": app} if app is not None and network in OAUTH_REFRESHING else {}
 
 
-def call(channel: Channel, operation: Callable[[Connector], T]) -> T:
+def call(channel: Channel, operation: Callable[[Connector], T], *, record_ok: bool = True) -> T:
     """Runs one operation for a channel and records the outcome on its health.
 
     An authentication failure the connector could not fix by refreshing marks the channel
     ``reconnect_needed``; other errors are recorded and raised for the caller to handle.
+    ``record_ok=False`` leaves a success for the caller to record (``record_success`` takes
+    many channels in one statement: the publishing ledger records a burst at once).
     """
     try:
         result = operation(connector_for(channel))
@@ -81,13 +89,16 @@ def call(channel: Channel, operation: Callable[[Connector], T]) -> T:
     except network_errors.NetworkError as exc:
         record_failure(channel, exc)
         raise
-    record_success(channel)
+    if record_ok:
+        record_success(channel)
     return result
 
 
-def record_success(channel: Channel) -> None:
-    channel.last_ok_at = timezone.now()
-    Channel.objects.filter(pk=channel.pk).update(last_ok_at=channel.last_ok_at)
+def record_success(*channels: Channel) -> None:
+    now = timezone.now()
+    for channel in channels:
+        channel.last_ok_at = now
+    Channel.objects.filter(pk__in={channel.pk for channel in channels}).update(last_ok_at=now)
 
 
 def record_failure(channel: Channel, error: Exception) -> None:
@@ -149,6 +160,19 @@ def connect(
     """Connects an account (or reconnects it when the workspace already has it)."""
     require(actor, Action.UPDATE_WORKSPACE, workspace)
     author, settled = _identify(network, credentials, service_url or None)
+    return _save_channel(actor, workspace, network, author, settled, service_url, kind)
+
+
+def _save_channel(
+    actor: Actor,
+    workspace: Workspace,
+    network: str,
+    author: Author,
+    credentials: Credentials,
+    service_url: str,
+    kind: str,
+) -> Channel:
+    """The channel of an account the network has just vouched for, created or updated."""
     channel = Channel.objects.filter(
         workspace=workspace, network=network, remote_id=author.remote_id
     ).first()
@@ -167,7 +191,7 @@ def connect(
     channel.kind = kind
     channel.status = Channel.Status.ACTIVE
     channel.last_ok_at = timezone.now()
-    channel.set_credentials(settled)
+    channel.set_credentials(credentials)
     try:
         with transaction.atomic():
             channel.save()
@@ -198,13 +222,28 @@ def connect_bluesky(
                 if not value
             },
         )
-    credentials = Credentials(extra={"identifier": handle, "app_password": app_password})
+    credentials = Credentials(
+        extra={"auth": "app_password", "identifier": handle, "app_password": app_password}
+    )
     return connect(
         actor,
         workspace,
         network="bluesky",
         credentials=credentials,
         service_url=service_url.rstrip("/"),
+    )
+
+
+def connect_bluesky_oauth(
+    actor: Actor, workspace: Workspace, *, credentials: Credentials
+) -> Channel:
+    """Connects the account a Bluesky OAuth grant opened, on the PDS its DID document names."""
+    return connect(
+        actor,
+        workspace,
+        network="bluesky",
+        credentials=credentials,
+        service_url=credentials.extra["pds_url"],
     )
 
 
@@ -225,6 +264,111 @@ def connect_mastodon(
         credentials=Credentials(access_token=access_token),
         service_url=instance_url.rstrip("/"),
     )
+
+
+# Choosing among the accounts of one grant ----------------------------------------------------
+
+#: How long a grant waits for its user's choice before it is forgotten.
+PENDING_CONNECTION_LIFETIME = timedelta(minutes=15)
+
+
+def offers_account_choice(network: str) -> bool:
+    """Whether an OAuth grant on this network is followed by a choice of accounts."""
+    return Capability.ACCOUNT_CHOICE in NETWORKS[network].capabilities
+
+
+def hold_grant(
+    actor: Actor,
+    workspace: Workspace,
+    *,
+    network: str,
+    credentials: Credentials,
+    service_url: str = "",
+) -> PendingConnection:
+    """Lists the accounts an OAuth grant opens and keeps them, encrypted, for this user and
+    workspace only, until the user chooses (``connect_chosen``). Nothing is connected yet."""
+    require(actor, Action.UPDATE_WORKSPACE, workspace)
+    connector = build_connector(
+        network,
+        credentials,
+        service_url=service_url or None,
+        rate_limits=DatabaseRateLimitStore(),
+        **_network_options(network),
+    )
+    try:
+        accounts = connector.connectable_accounts()
+    except network_errors.NetworkError as exc:
+        raise Invalid(
+            _("Could not list the accounts of this authorization: %(reason)s") % {"reason": exc}
+        ) from None
+    if not accounts:
+        raise Invalid(
+            _("This authorization gives access to no account Chorus can connect on %(network)s.")
+            % {"network": NETWORKS[network].display_name}
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        PendingConnection.objects.filter(expires_at__lte=now).delete()
+        pending = PendingConnection(
+            token=secrets.token_urlsafe(32),
+            user=actor.user,
+            workspace=workspace,
+            network=network,
+            service_url=service_url,
+            expires_at=now + PENDING_CONNECTION_LIFETIME,
+        )
+        pending.set_accounts(accounts)
+        pending.save()
+        audit.record(
+            actor,
+            "channel.grant_received",
+            workspace=workspace,
+            details={"network": network, "accounts": len(accounts)},
+        )
+    return pending
+
+
+@transaction.atomic
+def connect_chosen(
+    actor: Actor, pending: PendingConnection, remote_ids: Collection[str]
+) -> list[Channel]:
+    """Connects the chosen accounts of a held grant (all or none), then forgets the grant."""
+    require(actor, Action.UPDATE_WORKSPACE, pending.workspace)
+    offered: dict[str, ConnectableAccount] = {
+        account.author.remote_id: account for account in pending.accounts
+    }
+    chosen = [offered[remote_id] for remote_id in dict.fromkeys(remote_ids) if remote_id in offered]
+    if not chosen:
+        raise Invalid(
+            _("Choose at least one account to connect."), fields={"accounts": _("Required.")}
+        )
+    channels = [
+        _save_channel(
+            actor,
+            pending.workspace,
+            pending.network,
+            account.author,
+            account.credentials,
+            pending.service_url,
+            account.kind,
+        )
+        for account in chosen
+    ]
+    pending.delete()
+    return channels
+
+
+def discard_grant(actor: Actor, pending: PendingConnection) -> None:
+    """The user connects none of the grant's accounts: its credentials are forgotten now."""
+    require(actor, Action.UPDATE_WORKSPACE, pending.workspace)
+    with transaction.atomic():
+        pending.delete()
+        audit.record(
+            actor,
+            "channel.grant_discarded",
+            workspace=pending.workspace,
+            details={"network": pending.network},
+        )
 
 
 @transaction.atomic
@@ -318,11 +462,13 @@ def refresh_token(channel: Channel) -> bool:
 
 
 def refresh_expiring(now: datetime | None = None) -> int:
-    """Refreshes the tokens of active channels that expire within the hour; returns how many."""
+    """Refreshes the tokens of active channels that expire within the hour (or their network's
+    own window, ``REFRESH_AHEAD_OF``); returns how many."""
     now = now or timezone.now()
+    expiring = Q(token_expires_at__lte=now + REFRESH_AHEAD) & ~Q(network__in=REFRESH_AHEAD_OF)
+    for network, ahead in REFRESH_AHEAD_OF.items():
+        expiring |= Q(network=network, token_expires_at__lte=now + ahead)
     due = Channel.objects.filter(
-        status=Channel.Status.ACTIVE,
-        token_expires_at__isnull=False,
-        token_expires_at__lte=now + REFRESH_AHEAD,
+        expiring, status=Channel.Status.ACTIVE, token_expires_at__isnull=False
     ).select_related("workspace")
     return sum(refresh_token(channel) for channel in due)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from chorus.channels import selectors, services
-from chorus.channels.forms import BlueskyForm, MastodonForm, MastodonInstanceForm
+from chorus.channels.forms import BlueskyForm, BlueskyOAuthForm, MastodonForm, MastodonInstanceForm
 from chorus.channels.oauth_apps import mastodon_app, oauth_app_for
 from chorus.errors import ServiceError
 from chorus.networks.errors import NetworkError
@@ -19,9 +19,10 @@ from chorus.orgs.forms import attach_errors
 from chorus.orgs.roles import Action
 from chorus.web.shell import actor_of, workspace_page
 
-# Networks connected through their OAuth flow from the Channels page. Facebook, Instagram and
-# Threads need a page or account picker after the grant, which is not built yet.
-OAUTH_NETWORKS = ("x", "linkedin", "youtube")
+# Networks connected through their OAuth flow from the Channels page. Those whose grant opens
+# several accounts (Facebook Pages, Instagram business accounts, LinkedIn organisation pages,
+# the Threads profile to confirm) go through the account picker after the grant.
+OAUTH_NETWORKS = ("x", "linkedin", "facebook", "instagram", "threads", "youtube")
 
 
 @workspace_page()
@@ -65,7 +66,12 @@ def connect(request: HttpRequest, network: str) -> HttpResponse:
     return render(
         request,
         "channels/connect.html",
-        {"form": form, "instance_form": instance_form, "network": NETWORKS[network]},
+        {
+            "form": form,
+            "instance_form": instance_form,
+            "bluesky_oauth_form": BlueskyOAuthForm() if network == "bluesky" else None,
+            "network": NETWORKS[network],
+        },
     )
 
 
@@ -184,6 +190,11 @@ def oauth_callback(request: HttpRequest, network: str) -> HttpResponse:
         credentials = oauth_flow_for(network, app, service_url=service_url or None).finish(
             PendingAuthorization(**stored["pending"]), request.GET.dict()
         )
+        if services.offers_account_choice(network):
+            grant = services.hold_grant(
+                actor, workspace, network=network, credentials=credentials, service_url=service_url
+            )
+            return redirect("channel-oauth-pick", slug=workspace.slug, grant=grant.token)
         channel = services.connect(
             actor, workspace, network=network, credentials=credentials, service_url=service_url
         )
@@ -192,3 +203,40 @@ def oauth_callback(request: HttpRequest, network: str) -> HttpResponse:
         return render(request, "channels/oauth_error.html", {"reason": reason}, status=400)
     messages.success(request, _("%(channel)s is connected.") % {"channel": channel})
     return redirect("channel-detail", slug=workspace.slug, channel_id=channel.pk)
+
+
+@workspace_page(Action.UPDATE_WORKSPACE)
+@require_http_methods(["GET", "POST"])
+def oauth_pick(request: HttpRequest, grant: str) -> HttpResponse:
+    """After a grant that opens several accounts: the user picks which become channels."""
+    actor = actor_of(request)
+    workspace = request.workspace  # type: ignore[attr-defined]
+    pending = selectors.pending_connection(actor, workspace, grant)
+    error = ""
+    if request.method == "POST":
+        if "discard" in request.POST:
+            services.discard_grant(actor, pending)
+            messages.info(request, _("Nothing was connected."))
+            return redirect("channels", slug=workspace.slug)
+        try:
+            connected = services.connect_chosen(actor, pending, request.POST.getlist("account"))
+        except ServiceError as exc:
+            error = exc.message
+        else:
+            messages.success(
+                request,
+                _("Connected: %(channels)s.")
+                % {"channels": ", ".join(str(channel) for channel in connected)},
+            )
+            return redirect("channels", slug=workspace.slug)
+    return render(
+        request,
+        "channels/pick.html",
+        {
+            "network": NETWORKS[pending.network],
+            "pending": pending,
+            "accounts": pending.accounts,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )

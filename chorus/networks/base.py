@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import mimetypes
-from abc import ABC
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,6 +50,9 @@ class Capability(enum.StrEnum):
     FIRST_COMMENT = "first_comment"
     #: The network itself refuses a second publish with the same idempotency key.
     IDEMPOTENT_PUBLISH = "idempotent_publish"
+    #: One grant opens several accounts (Pages, organisation pages...): after OAuth the user
+    #: picks which to connect among ``connectable_accounts()``.
+    ACCOUNT_CHOICE = "account_choice"
 
 
 # The method that implements each operation capability: a connector must override exactly
@@ -64,6 +67,7 @@ OPERATION_METHODS: Mapping[Capability, str] = {
     Capability.FETCH_POST_METRICS: "fetch_post_metrics",
     Capability.FETCH_ACCOUNT_METRICS: "fetch_account_metrics",
     Capability.FIND_PUBLISHED: "find_published",
+    Capability.ACCOUNT_CHOICE: "connectable_accounts",
 }
 
 
@@ -86,6 +90,9 @@ class MediaItem:
     width: int | None = None
     height: int | None = None
     duration_seconds: float | None = None
+    #: Where the network can fetch the file, for connectors that take media by URL
+    #: (``Connector.media_by_url``); empty otherwise.
+    url: str = ""
 
     def __post_init__(self) -> None:
         if (self.data is None) == (self.path is None):
@@ -322,6 +329,49 @@ class ValidationIssue:
         return self.actual - self.limit
 
 
+@dataclass(frozen=True)
+class ConnectableAccount:
+    """An account a grant opens, with the credentials that act for it alone. Secret."""
+
+    author: Author
+    credentials: Credentials = field(repr=False)
+    #: "profile", "page", "organisation_page" or "business_account" (the channel kinds).
+    kind: str = "profile"
+
+
+class StateStore(ABC):
+    """Where a connector keeps what must outlive its process between the steps of one publish
+    (a media container made, an upload session opened), by key. Values are JSON objects.
+
+    The default keeps them in memory; the channel layer gives one backed by the database, so
+    a worker that dies between two steps leaves its successor able to go on.
+    """
+
+    @abstractmethod
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def put(self, key: str, value: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def discard(self, key: str) -> None: ...
+
+
+class InMemoryStateStore(StateStore):
+    def __init__(self) -> None:
+        self.values: dict[str, dict[str, Any]] = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        value = self.values.get(key)
+        return dict(value) if value is not None else None
+
+    def put(self, key: str, value: Mapping[str, Any]) -> None:
+        self.values[key] = dict(value)
+
+    def discard(self, key: str) -> None:
+        self.values.pop(key, None)
+
+
 CredentialsListener = Callable[[Credentials], None]
 
 
@@ -331,13 +381,17 @@ class Connector(ABC):
     Subclasses set ``network`` and ``capabilities`` and override the methods of the operation
     capabilities they declare (see ``OPERATION_METHODS``); the others raise ``Unsupported``.
     ``credentials`` may change during the connector's life (a session or token refresh): pass
-    ``on_credentials_change`` to persist the new ones.
+    ``on_credentials_change`` to persist the new ones. Pass a ``state`` store shared by every
+    process so a publish in several steps survives the process that began it.
     """
 
     network: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]]
     #: A call waits this long at most for rate-limit budget, then raises ``RateLimited``.
     max_rate_limit_wait_seconds: ClassVar[float] = 10.0
+    #: The network fetches each media file itself from ``MediaItem.url`` (a public address)
+    #: instead of receiving its bytes.
+    media_by_url: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -359,10 +413,12 @@ class Connector(ABC):
         rate_limits: RateLimitStore | None = None,
         http_client: httpx.Client | None = None,
         on_credentials_change: CredentialsListener | None = None,
+        state: StateStore | None = None,
     ) -> None:
         self._credentials = credentials
         self.service_url = service_url
         self.rate_limits: RateLimitStore = rate_limits or InMemoryRateLimitStore()
+        self.state: StateStore = state or InMemoryStateStore()
         self.http_client = http_client
         self._on_credentials_change = on_credentials_change
 
@@ -403,6 +459,11 @@ class Connector(ABC):
         """Checks the credentials with the network and says whose account they open."""
         raise self._unsupported("connect")
 
+    def connectable_accounts(self) -> list[ConnectableAccount]:
+        """The accounts the (user's) credentials open, each with its own credentials; nothing
+        is connected until one is chosen. Networks with ``ACCOUNT_CHOICE`` only."""
+        raise self._unsupported("account choice")
+
     def validate(self, content: PostContent) -> list[ValidationIssue]:
         """Every rule of the network the content breaks; empty when it can be published."""
         from chorus.networks.validation import validate
@@ -438,6 +499,15 @@ class Connector(ABC):
     def fetch_account_metrics(self) -> AccountMetrics:
         raise self._unsupported("fetch_account_metrics")
 
-    def find_published(self, idempotency_key: str) -> PublishResult | None:
-        """The post published earlier with this key, read from the network, or ``None``."""
+    def find_published(
+        self,
+        idempotency_key: str,
+        *,
+        content: PostContent | None = None,
+        sent_after: datetime | None = None,
+    ) -> PublishResult | None:
+        """The post published earlier with this key, read from the network, or ``None``.
+
+        ``content`` is what that attempt sent and ``sent_after`` a time before it started:
+        networks without an idempotency key recognise their post by them."""
         raise self._unsupported("find_published")

@@ -5,6 +5,11 @@ app-password connection; the connector keeps the SDK session in ``extra["session
 ``did`` and ``handle``) and reports every new one through ``on_credentials_change`` so it is
 reused instead of logging in again (``createSession`` is rate limited per account).
 
+An OAuth connection (``extra["auth"] == "oauth"``, see ``chorus.networks.bluesky_oauth``) holds
+DPoP-bound tokens and the DPoP key instead: every XRPC call to the account's PDS carries the
+token and a DPoP proof, and the tokens are refreshed shortly before they expire or once when the
+PDS refuses them.
+
 Publishing is idempotent by construction: the record key of a post is a TID derived from the
 caller's idempotency key, so a repeated ``createRecord`` is refused by the PDS and the post
 already there is returned instead.
@@ -16,7 +21,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import httpx
@@ -24,7 +29,7 @@ from atproto import Client, models
 from atproto_client import exceptions as sdk
 from atproto_client.client.session import Session, SessionEvent
 from atproto_client.models.utils import get_model_as_dict
-from atproto_client.request import Request
+from atproto_client.request import Request, _handle_response
 from atproto_client.utils import facet_detection
 from atproto_core.uri import AtUri
 
@@ -44,6 +49,7 @@ from chorus.networks.base import (
     PublishResult,
     RemotePost,
 )
+from chorus.networks.bluesky_oauth import OAUTH, DpopClient, DpopKey, refresh_credentials
 from chorus.networks.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -72,10 +78,14 @@ _NOTIFICATION_KINDS = {
     "repost": NotificationKind.REPOST,
     "follow": NotificationKind.FOLLOW,
 }
+# The SDK refreshes a session this long before its access token expires.
+_SESSION_RENEWAL = timedelta(minutes=15)
 _AUTH_ERRORS = {"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AccountTakedown"}
 _NOT_FOUND_ERRORS = {"RecordNotFound", "NotFound", "ProfileNotFound", "RepoNotFound"}
 
 HandleResolver = Callable[[str], str | None]
+# An OAuth access token this close to its expiry is refreshed before the call.
+_OAUTH_REFRESH_AHEAD = timedelta(minutes=2)
 
 
 def record_key_for(idempotency_key: str) -> str:
@@ -127,6 +137,36 @@ class _MeteredRequest(Request):
         return response
 
 
+class _DpopRequest(_MeteredRequest):
+    """The SDK's HTTP layer for OAuth credentials: the DPoP-bound access token and a DPoP proof
+    on every call; the token refreshed ahead of its expiry, or once when the PDS refuses it."""
+
+    def __init__(self, connector: BlueskyConnector, http_client: httpx.Client | None) -> None:
+        super().__init__(connector, http_client)
+        key = DpopKey.from_jwk(connector.credentials.extra["dpop_key"])
+        self._dpop = DpopClient(key, self._client)
+
+    def _send_request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        connector = self._connector
+        connector._throttle(connector.rate_limit_key)
+        headers = self.get_headers(kwargs.pop("headers", None))
+        if connector.credentials.expires_within(_OAUTH_REFRESH_AHEAD):
+            connector._refresh_oauth(self._dpop)  # if it fails, the call says whether it matters
+        response = self._dpop.request(
+            method, url, access_token=connector.credentials.access_token, headers=headers, **kwargs
+        )
+        if response.status_code == 401 and connector._refresh_oauth(self._dpop):
+            response = self._dpop.request(
+                method,
+                url,
+                access_token=connector.credentials.access_token,
+                headers=headers,
+                **kwargs,
+            )
+        connector._record_rate_limit(connector.rate_limit_key, response.headers)
+        return _handle_response(response)  # the SDK's own mapping of statuses to its errors
+
+
 class BlueskyConnector(Connector):
     network = "bluesky"
     capabilities = frozenset(
@@ -146,6 +186,7 @@ class BlueskyConnector(Connector):
             Capability.LINK_CARDS,
             Capability.QUOTES,
             Capability.IDEMPOTENT_PUBLISH,
+            Capability.OAUTH,
         }
     )
 
@@ -157,9 +198,15 @@ class BlueskyConnector(Connector):
         **options: Any,
     ) -> None:
         super().__init__(credentials, **options)
-        self.service_url = self.service_url or "https://bsky.social"
+        # An OAuth grant names the account's PDS, checked against its DID document.
+        oauth_pds = credentials.extra.get("pds_url") if self.uses_oauth else None
+        self.service_url = oauth_pds or self.service_url or "https://bsky.social"
         self._resolve_handle = resolve_handle or self._resolve_handle_on_network
         self._sdk: Client | None = None
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.credentials.extra.get("auth") == OAUTH
 
     @property
     def rate_limit_key(self) -> str:
@@ -169,27 +216,58 @@ class BlueskyConnector(Connector):
     # Session -----------------------------------------------------------------------------
 
     def connect(self) -> Author:
-        """Log in (or resume the stored session) and say who the account is."""
+        """Log in (or resume the stored session, or check the OAuth token) and say who the
+        account is."""
         client = self._client()
+        if self.uses_oauth:
+            with self._errors(write=False):
+                session = client.com.atproto.server.get_session()
+            if session.did != self.credentials.extra.get("did"):
+                raise AuthError("the token opens another account", network=self.network)
+            return Author(handle=session.handle, remote_id=session.did)
         assert client.me is not None
         return Author(handle=client.me.handle, remote_id=client.me.did)
 
     def _client(self) -> Client:
         if self._sdk is not None:
             return self._sdk
-        client = Client(base_url=self.service_url, request=_MeteredRequest(self, self.http_client))
-        client.on_session_change(self._session_changed)
-        session = self.credentials.extra.get("session")
-        with self._errors(write=False):
-            if session:
-                client.login(session_string=session, fetch_bsky_profile=False)
-            else:
-                self._log_in_with_password(client)
+        if self.uses_oauth:
+            client = Client(base_url=self.service_url, request=_DpopRequest(self, self.http_client))
+        else:
+            client = self._password_client()
         did, handle = self.credentials.extra["did"], self.credentials.extra["handle"]
         # Not fetched at login: the profile may not exist yet, and not every PDS serves it.
         client.me = models.AppBskyActorDefs.ProfileViewDetailed(did=did, handle=handle)
         self._sdk = client
         return client
+
+    def _password_client(self) -> Client:
+        client = Client(base_url=self.service_url, request=_MeteredRequest(self, self.http_client))
+        client.on_session_change(self._session_changed)
+        session = self.credentials.extra.get("session")
+        with self._errors(write=False):
+            if session:
+                self._resume(client, session)
+            else:
+                self._log_in_with_password(client)
+        return client
+
+    def _resume(self, client: Client, session: str) -> None:
+        """Resume the stored session. One about to expire is renewed now (the SDK refreshes it
+        before the first call); when its refresh token is refused (expired, revoked), a new
+        session is made with the app password, if there is one, rather than asking a person
+        to reconnect the account."""
+        client.login(session_string=session, fetch_bsky_profile=False)
+        expires = Session.decode(session).access_jwt_payload.exp
+        if expires and datetime.fromtimestamp(expires, UTC) - _SESSION_RENEWAL > datetime.now(UTC):
+            return
+        try:
+            with self._errors(write=False):
+                client.com.atproto.server.get_session()
+        except AuthError:
+            if not self.credentials.extra.get("app_password"):
+                raise
+            self._log_in_with_password(client)
 
     def _log_in_with_password(self, client: Client) -> None:
         identifier = self.credentials.extra.get("identifier")
@@ -199,6 +277,15 @@ class BlueskyConnector(Connector):
                 "no Bluesky session and no app password: reconnect", network=self.network
             )
         client.login(identifier, password, fetch_bsky_profile=False)
+
+    def _refresh_oauth(self, dpop: DpopClient) -> bool:
+        """Renew the OAuth tokens; ``False`` when they cannot be renewed (the refusal stands)."""
+        try:
+            fresh = refresh_credentials(self.credentials, dpop)
+        except NetworkError:
+            return False
+        self._update_credentials(fresh)
+        return True
 
     def _session_changed(self, event: SessionEvent, session: Session) -> None:
         self._update_credentials(
@@ -241,7 +328,14 @@ class BlueskyConnector(Connector):
     def reply(self, remote_id: str, content: PostContent, idempotency_key: str) -> PublishResult:
         return self.publish(replace(content, reply_to=remote_id), idempotency_key)
 
-    def find_published(self, idempotency_key: str) -> PublishResult | None:
+    def find_published(
+        self,
+        idempotency_key: str,
+        *,
+        content: PostContent | None = None,
+        sent_after: datetime | None = None,
+    ) -> PublishResult | None:
+        """The post whose record key derives from the idempotency key, if it exists."""
         first = self._own_record(POST, record_key_for(idempotency_key))
         if first is None:
             return None

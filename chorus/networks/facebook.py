@@ -4,18 +4,25 @@ Credentials: the Page access token and ``extra["page_id"]`` (see ``MetaOAuthFlow
 A text or link post goes to ``/{page-id}/feed``; one photo to ``/{page-id}/photos``; several
 photos are uploaded unpublished, then attached to one feed post; a video goes to
 ``/{page-id}/videos``. The Graph API has no idempotency key: a timeout after a publish is an
-``AmbiguousOutcome``.
+``AmbiguousOutcome``, reconciled by ``find_published``: the Page's posts published since the
+attempt began are read and the one with the attempt's text is the post.
+
+Connecting: Facebook Login gives a user token; ``connectable_accounts`` lists the Pages it
+manages (``/me/accounts``) with their Page tokens, and each chosen Page becomes a channel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from chorus.networks.base import (
     AccountMetrics,
     Author,
     Capability,
+    ConnectableAccount,
+    Credentials,
     MediaItem,
     Notification,
     NotificationKind,
@@ -28,6 +35,8 @@ from chorus.networks.meta import (
     GRAPH_VERSION,
     GraphConnector,
     MetaOAuthFlow,
+    attempt_to_reconcile,
+    comparable_text,
     insight_values,
     is_video,
     parse_time,
@@ -39,6 +48,7 @@ _METRIC_FIELDS = (
     "insights.metric(post_impressions,post_impressions_unique,post_clicks)"
 )
 _COMMENT_FIELDS = "id,message,from{id,name},created_time,parent{id}"
+_PAGE_FIELDS = "id,name,username,picture{url}"
 
 
 class FacebookConnector(GraphConnector):
@@ -54,13 +64,68 @@ class FacebookConnector(GraphConnector):
             Capability.FETCH_NOTIFICATIONS,
             Capability.FETCH_POST_METRICS,
             Capability.FETCH_ACCOUNT_METRICS,
+            Capability.FIND_PUBLISHED,
             Capability.OAUTH,
+            Capability.ACCOUNT_CHOICE,
             Capability.MEDIA,
             Capability.VIDEO,
             Capability.LINK_CARDS,
             Capability.FIRST_COMMENT,
         }
     )
+
+    def connect(self) -> Author:
+        """The Page the Page token acts for."""
+        return _page_author(self._graph("GET", self.account_id, params={"fields": _PAGE_FIELDS}))
+
+    def connectable_accounts(self) -> list[ConnectableAccount]:
+        """The Pages the user's token manages, each with its own Page token."""
+        return [
+            ConnectableAccount(
+                author=_page_author(page),
+                credentials=Credentials(
+                    access_token=str(page["access_token"]), extra={"page_id": str(page["id"])}
+                ),
+                kind="page",
+            )
+            for page in self._managed_pages("username,picture{url}")
+        ]
+
+    def find_published(
+        self,
+        idempotency_key: str,
+        *,
+        content: PostContent | None = None,
+        sent_after: datetime | None = None,
+    ) -> PublishResult | None:
+        """The Page's earliest post since the attempt began with the attempt's text."""
+        content, since = attempt_to_reconcile(self.network, content, sent_after)
+        body = self._graph(
+            "GET",
+            f"{self.account_id}/published_posts",
+            params={
+                "fields": "id,message,created_time,permalink_url",
+                "since": str(int(since.timestamp())),
+                "limit": "100",
+            },
+        )
+        wanted = comparable_text(content.text)
+        matches = [
+            post
+            for post in body.get("data", [])
+            if isinstance(post, dict)
+            and comparable_text(str(post.get("message") or "")) == wanted
+            and post.get("created_time")
+            and parse_time(str(post["created_time"])) >= since
+        ]
+        if not matches:
+            return None
+        post = min(matches, key=lambda found: parse_time(str(found["created_time"])))
+        return PublishResult(
+            remote_id=str(post["id"]),
+            remote_url=str(post.get("permalink_url") or f"https://www.facebook.com/{post['id']}"),
+            published_at=parse_time(str(post["created_time"])),
+        )
 
     def publish(self, content: PostContent, idempotency_key: str) -> PublishResult:
         post_id = self._post(content)
@@ -157,6 +222,16 @@ class FacebookConnector(GraphConnector):
             files={"source": ("video", item.read(), item.mime_type)},
         )
         return str(body["id"])
+
+
+def _page_author(page: Mapping[str, Any]) -> Author:
+    picture = ((page.get("picture") or {}).get("data") or {}).get("url", "")
+    return Author(
+        handle=str(page.get("username") or page["id"]),
+        display_name=str(page.get("name") or ""),
+        avatar_url=str(picture),
+        remote_id=str(page["id"]),
+    )
 
 
 def _metrics(post: Mapping[str, Any]) -> PostMetrics:

@@ -1,9 +1,10 @@
 """Instagram business and creator accounts through the Instagram Graph API (Facebook Login).
 
-Credentials: a Page access token and ``extra["ig_user_id"]`` (see ``MetaOAuthFlow.accounts``).
+Credentials: a Page access token and ``extra["ig_user_id"]``: after Facebook Login,
+``connectable_accounts`` lists the Instagram business accounts of the Pages the user manages.
 Publishing follows the Content Publishing API: the account's quota is read from
 ``content_publishing_limit`` first (and publishing refused with ``RateLimited`` when it is
-spent), a container is created from media at public URLs (``media_url`` makes them), polled
+spent), a container is created from media at public URLs (each ``MediaItem.url``), polled
 until ``FINISHED``, then published with ``media_publish`` (at most once: see
 ``ContainerConnector``). A single video is published as a
 reel; several items make a carousel. Instagram has no media deletion in its API.
@@ -16,7 +17,10 @@ from typing import Any
 
 from chorus.networks.base import (
     AccountMetrics,
+    Author,
     Capability,
+    ConnectableAccount,
+    Credentials,
     MediaItem,
     PostContent,
     PostMetrics,
@@ -30,6 +34,7 @@ from chorus.networks.meta import (
 )
 
 _METRIC_FIELDS = "like_count,comments_count,insights.metric(reach,saved,views,shares)"
+_PROFILE_FIELDS = "id,username,name,profile_picture_url"
 
 
 class InstagramConnector(ContainerConnector):
@@ -50,11 +55,35 @@ class InstagramConnector(ContainerConnector):
             Capability.FETCH_ACCOUNT_METRICS,
             Capability.FIND_PUBLISHED,
             Capability.OAUTH,
+            Capability.ACCOUNT_CHOICE,
             Capability.MEDIA,
             Capability.VIDEO,
             Capability.FIRST_COMMENT,
         }
     )
+
+    def connect(self) -> Author:
+        """The Instagram business account the credentials act for."""
+        return _author(self._graph("GET", self.account_id, params={"fields": _PROFILE_FIELDS}))
+
+    def connectable_accounts(self) -> list[ConnectableAccount]:
+        """The Instagram business accounts of the Pages the user's token manages, each acting
+        with its Page's token (a Page without one is left out)."""
+        return [
+            ConnectableAccount(
+                author=_author(page["instagram_business_account"]),
+                credentials=Credentials(
+                    access_token=str(page["access_token"]),
+                    extra={
+                        "ig_user_id": str(page["instagram_business_account"]["id"]),
+                        "page_id": str(page["id"]),
+                    },
+                ),
+                kind="business_account",
+            )
+            for page in self._managed_pages(f"instagram_business_account{{{_PROFILE_FIELDS}}}")
+            if (page.get("instagram_business_account") or {}).get("id")
+        ]
 
     def publish(self, content: PostContent, idempotency_key: str) -> PublishResult:
         if not content.media:
@@ -100,6 +129,15 @@ class InstagramConnector(ContainerConnector):
         if item.alt_text:
             fields["alt_text"] = item.alt_text
         return fields
+
+
+def _author(user: Mapping[str, Any]) -> Author:
+    return Author(
+        handle=str(user.get("username") or user["id"]),
+        display_name=str(user.get("name") or ""),
+        avatar_url=str(user.get("profile_picture_url") or ""),
+        remote_id=str(user["id"]),
+    )
 
 
 def _metrics(media: Mapping[str, Any]) -> PostMetrics:

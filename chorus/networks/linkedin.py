@@ -11,6 +11,16 @@ post by the organisation URN with an article pointing at the job's page (``PostC
 with the job title as the article title); LinkedIn then shows the job's card. That is what
 publishing such a ``PostContent`` with an organisation author does.
 
+Connecting: ``connectable_accounts`` offers the member and the organisation pages the member
+administers (``organizationAcls``, role ``ADMINISTRATOR``); each chosen one is a channel acting
+with the same token under its own author URN.
+
+Reconciling: the Posts API has no idempotency key. ``find_published`` reads the author's recent
+posts (the ``author`` finder) and takes the earliest created since the attempt began with the
+attempt's commentary. A page's posts are readable with ``r_organization_social``; a member's
+need ``r_member_social``, which LinkedIn grants few applications: without it the outcome stays
+unconfirmed for a person to check.
+
 LinkedIn sends no rate-limit headers; its limits are daily and reset at midnight UTC, so a 429
 without ``Retry-After`` waits until then. Post text is "little text": its reserved characters
 are escaped, and hashtags written as LinkedIn's hashtag template.
@@ -30,6 +40,7 @@ from chorus.networks.base import (
     AccountMetrics,
     Author,
     Capability,
+    ConnectableAccount,
     Credentials,
     MediaItem,
     PostContent,
@@ -37,6 +48,7 @@ from chorus.networks.base import (
     PublishResult,
 )
 from chorus.networks.errors import (
+    AmbiguousOutcome,
     AuthError,
     InvalidContent,
     NetworkError,
@@ -44,7 +56,14 @@ from chorus.networks.errors import (
     TransientError,
     untrusted_text,
 )
-from chorus.networks.meta import RestConnector, ScopedCodeFlow, json_body, rate_limited
+from chorus.networks.meta import (
+    RestConnector,
+    ScopedCodeFlow,
+    attempt_to_reconcile,
+    comparable_text,
+    json_body,
+    rate_limited,
+)
 
 API_URL = "https://api.linkedin.com/rest"
 USERINFO_URL = "https://api.linkedin.com/v2/userinfo"
@@ -98,7 +117,9 @@ class LinkedInConnector(RestConnector):
             Capability.LIKE,
             Capability.FETCH_POST_METRICS,
             Capability.FETCH_ACCOUNT_METRICS,
+            Capability.FIND_PUBLISHED,
             Capability.OAUTH,
+            Capability.ACCOUNT_CHOICE,
             Capability.MEDIA,
             Capability.LINK_CARDS,
             Capability.FIRST_COMMENT,
@@ -115,17 +136,62 @@ class LinkedInConnector(RestConnector):
     def account_id(self) -> str:
         return self.author
 
+    @property
+    def rate_limit_key(self) -> str:
+        # A fresh grant has no author yet: its first calls are what find it.
+        return f"linkedin:{self.credentials.extra.get('author_urn') or 'grant'}"
+
     def connect(self) -> Author:
-        """The member behind the token (OpenID Connect userinfo; scopes ``openid profile``)."""
-        member = self._json("GET", USERINFO_URL, write=False)
-        self._update_credentials(
-            Credentials(extra={"author_urn": f"urn:li:person:{member['sub']}"})
+        """The organisation page the credentials act for, or else the member behind the token
+        (OpenID Connect userinfo; scopes ``openid profile``)."""
+        if self.credentials.extra.get("author_urn", "").startswith("urn:li:organization:"):
+            return self._organization(self.author)
+        member = self._member()
+        self._update_credentials(Credentials(extra={"author_urn": member.remote_id}))
+        return member
+
+    def connectable_accounts(self) -> list[ConnectableAccount]:
+        """The member, then each organisation page the member administers."""
+        member = self._member()
+        body = self._json(
+            "GET",
+            f"{API_URL}/organizationAcls",
+            write=False,
+            params={"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"},
         )
+        organizations = [
+            str(acl["organization"])
+            for acl in body.get("elements", [])
+            if isinstance(acl, dict)
+            and str(acl.get("organization", "")).startswith("urn:li:organization:")
+        ]
+        return [ConnectableAccount(member, self._acting_as(member.remote_id), kind="profile")] + [
+            ConnectableAccount(
+                self._organization(urn), self._acting_as(urn), kind="organisation_page"
+            )
+            for urn in organizations
+        ]
+
+    def _acting_as(self, author_urn: str) -> Credentials:
+        return self.credentials.merged_with(Credentials(extra={"author_urn": author_urn}))
+
+    def _member(self) -> Author:
+        member = self._json("GET", USERINFO_URL, write=False)
         return Author(
             handle=str(member.get("email") or member["sub"]),
             display_name=str(member.get("name") or ""),
             avatar_url=str(member.get("picture") or ""),
             remote_id=f"urn:li:person:{member['sub']}",
+        )
+
+    def _organization(self, urn: str) -> Author:
+        organization = self._json(
+            "GET", f"{API_URL}/organizations/{urn.rsplit(':', 1)[-1]}", write=False
+        )
+        return Author(
+            handle=str(organization.get("vanityName") or urn),
+            display_name=str(organization.get("localizedName") or ""),
+            remote_id=urn,
         )
 
     @property
@@ -177,6 +243,52 @@ class LinkedInConnector(RestConnector):
         if content.first_comment:
             self._first_comment(post_urn, content.first_comment)
         return PublishResult(remote_id=post_urn, remote_url=post_url(post_urn))
+
+    def find_published(
+        self,
+        idempotency_key: str,
+        *,
+        content: PostContent | None = None,
+        sent_after: datetime | None = None,
+    ) -> PublishResult | None:
+        """The author's earliest post since the attempt began with the attempt's commentary."""
+        content, since = attempt_to_reconcile(self.network, content, sent_after)
+        if not self.is_organization and "r_member_social" not in self.credentials.scopes:
+            # Reading a member's own posts takes a scope LinkedIn grants few apps: without it
+            # the outcome stays for a person to check, rather than a refusal read as an
+            # expired connection.
+            raise AmbiguousOutcome(
+                "LinkedIn lets this application read no member posts (r_member_social)",
+                network=self.network,
+            )
+        body = self._json(
+            "GET",
+            f"{API_URL}/posts",
+            write=False,
+            params={
+                "q": "author",
+                "author": self.author,
+                "count": "50",
+                "sortBy": "CREATED",
+            },
+            headers={"X-RestLi-Method": "FINDER"},
+        )
+        wanted = comparable_text(little_text(content.text))
+        matches = [
+            post
+            for post in body.get("elements", [])
+            if isinstance(post, dict)
+            and comparable_text(str(post.get("commentary") or "")) == wanted
+            and _epoch_ms(post.get("createdAt")) >= since
+        ]
+        if not matches:
+            return None
+        post = min(matches, key=lambda found: _epoch_ms(found.get("createdAt")))
+        return PublishResult(
+            remote_id=str(post["id"]),
+            remote_url=post_url(str(post["id"])),
+            published_at=_epoch_ms(post.get("publishedAt") or post.get("createdAt")),
+        )
 
     def reply(self, remote_id: str, content: PostContent, idempotency_key: str) -> PublishResult:
         """A comment on a post (``urn:li:share:…`` or ``urn:li:ugcPost:…``), by the author."""
@@ -308,6 +420,11 @@ def _metrics(summary: Mapping[str, Any]) -> PostMetrics:
         replies=int((summary.get("commentsSummary") or {}).get("aggregatedTotalComments") or 0),
         reposts=0,
     )
+
+
+def _epoch_ms(value: Any) -> datetime:
+    """A Rest.li timestamp (milliseconds since the epoch); the epoch itself when absent."""
+    return datetime.fromtimestamp(int(value or 0) / 1000, UTC)
 
 
 def _seconds_to_midnight_utc() -> float:

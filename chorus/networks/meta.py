@@ -10,7 +10,8 @@ how to read its error bodies (``_classify``).
 ``GraphConnector`` adds the Graph API's error object and Meta's usage headers;
 ``ContainerConnector`` the two-step publishing of Instagram and Threads (create a media
 container, wait until it is ready, publish it) with the account's publishing quota read from
-the API before publishing.
+the API before publishing, and the container kept in the connector's ``state`` until it is
+published, so another process can finish the publish or find its post.
 
 API calls carry the token in the ``Authorization`` header, never in the URL. Only the token
 exchanges Meta documents as GET requests carry secrets in the query; ``httpx`` (which logs URLs
@@ -23,14 +24,21 @@ import html
 import logging
 import time
 import unicodedata
-from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
 
 import httpx
 
-from chorus.networks.base import Connector, Credentials, MediaItem, MediaKind, PublishResult
+from chorus.networks.base import (
+    Connector,
+    Credentials,
+    MediaItem,
+    MediaKind,
+    PostContent,
+    PublishResult,
+)
 from chorus.networks.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -77,7 +85,8 @@ _REFRESH_AHEAD = timedelta(minutes=2)
 # A rate limit that says nothing about its end: Meta documents "up to an hour"; LinkedIn none.
 DEFAULT_RATE_LIMIT_PAUSE = 300.0
 
-#: Makes media reachable at a public HTTPS URL (Instagram and Threads fetch media themselves).
+#: Makes media reachable at a public HTTPS URL, for items without their own ``url``
+#: (Instagram and Threads fetch media themselves).
 MediaUrlResolver = Callable[[MediaItem], str]
 
 
@@ -128,6 +137,24 @@ def comparable_text(text: str) -> str:
         position = end
     kept.append(text[position:])
     return " ".join("".join(kept).split())
+
+
+# The machine's clock and the network's may differ this much when matching times.
+RECONCILE_CLOCK_SKEW = timedelta(minutes=2)
+
+
+def attempt_to_reconcile(
+    network: str, content: PostContent | None, sent_after: datetime | None
+) -> tuple[PostContent, datetime]:
+    """For a network without an idempotency key: the content an ambiguous attempt sent and
+    the earliest time its post can bear. Without the content nothing can be recognised."""
+    if content is None:
+        raise AmbiguousOutcome(
+            f"{network} has no idempotency key: reconciling needs the content that was sent",
+            network=network,
+        )
+    since = (sent_after or datetime.now(UTC) - timedelta(days=1)) - RECONCILE_CLOCK_SKEW
+    return content, since
 
 
 class RestConnector(Connector):
@@ -291,6 +318,8 @@ _RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
 _TRANSIENT_CODES = frozenset({1, 2})
 # Instagram: "the account has reached its limit of published posts in 24 hours".
 _PUBLISHING_LIMIT_SUBCODES = frozenset({2207042})
+# Pages of /me/accounts read (100 Pages each) when offering a grant's Pages.
+_MANAGED_PAGES_PAGES = 10
 
 
 def graph_error(response: httpx.Response, network: str) -> NetworkError:
@@ -331,8 +360,27 @@ class GraphConnector(RestConnector):
                 f"no {self.account_field} in the credentials: reconnect", network=self.network
             ) from None
 
+    @property
+    def rate_limit_key(self) -> str:
+        # A user's grant, before any of its accounts is chosen, has no node id yet.
+        return f"{self.network}:{self.credentials.extra.get(self.account_field) or 'grant'}"
+
     def _classify(self, response: httpx.Response) -> NetworkError:
         return graph_error(response, self.network)
+
+    def _managed_pages(self, fields: str) -> list[dict[str, Any]]:
+        """The Pages a user's token manages (``/me/accounts``), each with its Page token."""
+        pages: list[dict[str, Any]] = []
+        params = {"fields": f"id,name,access_token,{fields}", "limit": "100"}
+        for _page in range(_MANAGED_PAGES_PAGES):
+            body = self._graph("GET", "me/accounts", params=params)
+            pages += [page for page in body.get("data", []) if isinstance(page, dict)]
+            paging = body.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            if not paging.get("next") or not after:
+                break
+            params = params | {"after": str(after)}
+        return [page for page in pages if page.get("id") and page.get("access_token")]
 
     def _token_rejected(self, response: httpx.Response) -> bool:
         error = json_body(response).get("error")
@@ -390,10 +438,11 @@ class ContainerConnector(GraphConnector):
     """Instagram and Threads: a media container is created, processed, then published.
 
     A container is published at most once: the network refuses to publish it again. The
-    container of each idempotency key is kept in ``containers`` until the publish is over (pass
-    a persistent mapping to share it between processes), so publishing again with the same key
-    reuses it, and ``find_published`` asks it whether it was published. Its post is then found
-    among the account's recent posts by its text, the API giving no way from container to post.
+    container of each idempotency key is kept in the connector's ``state`` until the publish is
+    over (the channel layer's store outlives the process), so publishing again with the same
+    key reuses it, and ``find_published`` asks it whether it was published. Its post is then
+    found among the account's recent posts by its text, the API giving no way from container
+    to post.
     """
 
     #: The container fields holding its state and the detail of an error.
@@ -407,20 +456,25 @@ class ContainerConnector(GraphConnector):
     #: Processing is polled at this interval, this many times at most.
     poll_interval_seconds: ClassVar[float] = 5.0
     max_polls: ClassVar[int] = 60
+    media_by_url = True
 
     def __init__(
         self,
         credentials: Credentials,
         *,
         media_url: MediaUrlResolver | None = None,
-        containers: MutableMapping[str, PendingContainer] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(credentials, **options)
         self._media_url = media_url
-        self.containers = containers if containers is not None else {}
 
-    def find_published(self, idempotency_key: str) -> PublishResult | None:
+    def find_published(
+        self,
+        idempotency_key: str,
+        *,
+        content: PostContent | None = None,
+        sent_after: datetime | None = None,
+    ) -> PublishResult | None:
         """The post of this key's container, if it was published (and its thread's parts)."""
         first = self._published_post(idempotency_key)
         if first is None:
@@ -430,29 +484,38 @@ class ContainerConnector(GraphConnector):
             parts.append(part)
         return replace(first, thread=tuple(parts))
 
+    def pending_container(self, key: str) -> PendingContainer | None:
+        """The container made for ``key`` and not yet known to be published."""
+        value = self.state.get(f"container:{key}")
+        if value is None:
+            return None
+        return PendingContainer(str(value["container_id"]), str(value.get("text", "")))
+
     def _publish_once(
         self, key: str, text: str, make_container: Callable[[], str]
     ) -> PublishResult:
         """Publish the container of ``key``: the one already made for it while it is still
         publishable (or its post, when it was published), else a new one from
         ``make_container``. Call ``_forget`` once the whole publish is over."""
-        pending = self.containers.get(key)
+        pending = self.pending_container(key)
         state = self._container_state(pending.container_id) if pending else ""
         if pending is not None and state == "PUBLISHED":
             return self._post_of(pending)
         if pending is None or state != "FINISHED":
             pending = PendingContainer(make_container(), text)
-            self.containers[key] = pending
+            # Kept before publishing: a worker dying from here on leaves its successor the
+            # container to publish or to find published, never a second one to make.
+            self.state.put(f"container:{key}", pending._asdict())
         media_id = self._publish_container(pending.container_id)
         post = self._graph("GET", media_id, params={"fields": "permalink,timestamp"})
         return _post_result({**post, "id": media_id})
 
     def _forget(self, *keys: str) -> None:
         for key in keys:
-            self.containers.pop(key, None)
+            self.state.discard(f"container:{key}")
 
     def _published_post(self, key: str) -> PublishResult | None:
-        pending = self.containers.get(key)
+        pending = self.pending_container(key)
         if pending is None or self._container_state(pending.container_id) != "PUBLISHED":
             return None
         return self._post_of(pending)
@@ -507,6 +570,10 @@ class ContainerConnector(GraphConnector):
             )
 
     def _public_url(self, item: MediaItem) -> str:
+        """Where the network fetches the item: its own ``url``, else the one ``media_url``
+        makes."""
+        if item.url:
+            return item.url
         if self._media_url is None:
             raise InvalidContent(
                 f"{self.network} fetches media from a public URL and none can be made here",
@@ -605,36 +672,12 @@ def insight_values(node: Mapping[str, Any]) -> dict[str, Any]:
 # Facebook Login ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MetaAccount:
-    """A Page the user manages, with its Page access token and its Instagram business account."""
-
-    page_id: str
-    name: str
-    page_token: str
-    instagram_user_id: str = ""
-
-    def __repr__(self) -> str:
-        return f"MetaAccount(page_id={self.page_id!r}, name={self.name!r})"
-
-    def facebook_credentials(self) -> Credentials:
-        return Credentials(access_token=self.page_token, extra={"page_id": self.page_id})
-
-    def instagram_credentials(self) -> Credentials:
-        if not self.instagram_user_id:
-            raise ValueError(f"page {self.page_id} has no Instagram business account")
-        return Credentials(
-            access_token=self.page_token,
-            extra={"ig_user_id": self.instagram_user_id, "page_id": self.page_id},
-        )
-
-
 class MetaOAuthFlow(ScopedCodeFlow):
     """Facebook Login for Business, for Facebook Pages and Instagram business accounts.
 
-    ``finish`` exchanges the code for a user token, then for a long-lived one (60 days). Page
-    tokens read from it with ``accounts`` do not expire; Meta has no refresh token, so an
-    expired or revoked token means reconnecting.
+    ``finish`` exchanges the code for a user token, then for a long-lived one (60 days). The
+    Page tokens read with it (``connectable_accounts`` of the Facebook and Instagram connectors)
+    do not expire; Meta has no refresh token, so an expired or revoked token means reconnecting.
     """
 
     network = "facebook"
@@ -667,24 +710,6 @@ class MetaOAuthFlow(ScopedCodeFlow):
 
     def refresh(self, credentials: Credentials) -> Credentials:
         raise AuthError("Meta tokens cannot be refreshed: reconnect", network=self.network)
-
-    def accounts(self, user_credentials: Credentials) -> list[MetaAccount]:
-        """The Pages the user granted, with their tokens and Instagram accounts."""
-        response = self._get(
-            f"{GRAPH_URL}/me/accounts",
-            {"fields": "id,name,access_token,instagram_business_account", "limit": "100"},
-            user_credentials.access_token,
-        )
-        return [
-            MetaAccount(
-                page_id=str(page["id"]),
-                name=untrusted_text(page.get("name", "")),
-                page_token=str(page.get("access_token", "")),
-                instagram_user_id=str((page.get("instagram_business_account") or {}).get("id", "")),
-            )
-            for page in json_body(response).get("data", [])
-            if isinstance(page, dict) and "id" in page
-        ]
 
     def _token(self, params: Mapping[str, str]) -> Credentials:
         response = self._get(self.token_endpoint, params)

@@ -13,7 +13,13 @@ from typing import Any
 
 import httpx
 
-from chorus.networks.base import Capability, Connector, Credentials, CredentialsListener
+from chorus.networks.base import (
+    Capability,
+    Connector,
+    Credentials,
+    CredentialsListener,
+    StateStore,
+)
 from chorus.networks.errors import Unsupported
 from chorus.networks.oauth import OAuthApp, OAuthFlow
 from chorus.networks.ratelimit import RateLimitStore
@@ -39,6 +45,11 @@ class NetworkInfo:
         return self.connector_class.capabilities
 
     @property
+    def media_by_url(self) -> bool:
+        """The network fetches media from a public URL (``MediaItem.url``)."""
+        return self.connector_class.media_by_url
+
+    @property
     def connector_class(self) -> type[Connector]:
         connector_class: type[Connector] = _load(self.connector_path)
         return connector_class
@@ -51,6 +62,7 @@ NETWORKS: Mapping[str, NetworkInfo] = {
             "bluesky",
             "Bluesky",
             "chorus.networks.bluesky:BlueskyConnector",
+            "chorus.networks.bluesky_oauth:BlueskyOAuthFlow",
             default_service_url="https://bsky.social",
         ),
         NetworkInfo(
@@ -109,10 +121,12 @@ def connector_for(
     rate_limits: RateLimitStore | None = None,
     http_client: httpx.Client | None = None,
     on_credentials_change: CredentialsListener | None = None,
+    state: StateStore | None = None,
     **network_options: Any,
 ) -> Connector:
     """The connector acting for one account. ``service_url`` is the account's PDS (Bluesky) or
-    instance (Mastodon); ``rate_limits`` should be shared by every process (database-backed).
+    instance (Mastodon); ``rate_limits`` and ``state`` should be shared by every process
+    (database-backed): ``state`` holds what a publish in several steps has done so far.
     ``network_options`` go to the network's connector as they are (e.g. ``oauth_app`` for the
     connectors that refresh their own tokens)."""
     info = network_info(network)
@@ -122,6 +136,7 @@ def connector_for(
         rate_limits=rate_limits,
         http_client=http_client,
         on_credentials_change=on_credentials_change,
+        state=state,
         **network_options,
     )
 

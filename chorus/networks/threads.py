@@ -3,7 +3,7 @@
 Credentials: a long-lived Threads user token and ``extra["threads_user_id"]``. Publishing is the
 same container flow as Instagram: the profile's quota is read from ``threads_publishing_limit``
 (posts, or replies for a reply), a container is created (``TEXT``, ``IMAGE``, ``VIDEO`` or
-``CAROUSEL``, media fetched by Threads from public URLs made by ``media_url``), polled until
+``CAROUSEL``, media fetched by Threads from their public ``MediaItem.url``), polled until
 ``FINISHED``, then published with ``threads_publish``. A thread's continuations are replies to
 the part before. Threads has no refresh token: a long-lived token (60 days) is exchanged for a
 new one while it is still valid.
@@ -19,7 +19,9 @@ import httpx
 
 from chorus.networks.base import (
     AccountMetrics,
+    Author,
     Capability,
+    ConnectableAccount,
     Credentials,
     MediaItem,
     PostContent,
@@ -51,6 +53,7 @@ SCOPES = (
     "threads_manage_insights",
 )
 _METRICS = ("views", "likes", "replies", "reposts", "quotes")
+_PROFILE_FIELDS = "id,username,name,threads_profile_picture_url"
 
 
 class ThreadsOAuthFlow(ScopedCodeFlow):
@@ -135,6 +138,7 @@ class ThreadsConnector(ContainerConnector):
             Capability.FETCH_ACCOUNT_METRICS,
             Capability.FIND_PUBLISHED,
             Capability.OAUTH,
+            Capability.ACCOUNT_CHOICE,
             Capability.THREADS,
             Capability.MEDIA,
             Capability.VIDEO,
@@ -142,6 +146,16 @@ class ThreadsConnector(ContainerConnector):
             Capability.QUOTES,
         }
     )
+
+    def connect(self) -> Author:
+        """The Threads profile of the token (``/me``)."""
+        return _author(self._graph("GET", "me", params={"fields": _PROFILE_FIELDS}))
+
+    def connectable_accounts(self) -> list[ConnectableAccount]:
+        """The user's own profile: a Threads grant opens no other, but the user confirms it."""
+        author = self.connect()
+        credentials = Credentials(extra={"threads_user_id": author.remote_id})
+        return [ConnectableAccount(author, self.credentials.merged_with(credentials))]
 
     def publish(self, content: PostContent, idempotency_key: str) -> PublishResult:
         keys = [idempotency_key] + [
@@ -205,6 +219,15 @@ class ThreadsConnector(ContainerConnector):
         if item.alt_text:
             fields["alt_text"] = item.alt_text
         return fields
+
+
+def _author(user: Mapping[str, Any]) -> Author:
+    return Author(
+        handle=str(user.get("username") or user["id"]),
+        display_name=str(user.get("name") or ""),
+        avatar_url=str(user.get("threads_profile_picture_url") or ""),
+        remote_id=str(user["id"]),
+    )
 
 
 def _metrics(insights: Mapping[str, Any]) -> PostMetrics:

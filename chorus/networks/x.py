@@ -11,14 +11,14 @@ looking for one with the same text (X rewrites links to t.co and escapes ``&<>``
 compared without links and entities), the same reply target and the same quoted tweet. X itself
 refuses a tweet identical to a recent one, so an exact match in that window is the attempt. The
 connector remembers what it sent for each key; a caller in another process passes ``content``
-and ``sent_after`` (the ledger keeps both).
+and ``sent_after`` (the ledger does).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -39,7 +39,6 @@ from chorus.networks.base import (
     RemotePost,
 )
 from chorus.networks.errors import (
-    AmbiguousOutcome,
     AuthError,
     InvalidContent,
     NetworkError,
@@ -50,6 +49,7 @@ from chorus.networks.errors import (
 from chorus.networks.meta import (
     RestConnector,
     ScopedCodeFlow,
+    attempt_to_reconcile,
     comparable_text,
     json_body,
     parse_time,
@@ -71,9 +71,8 @@ _DEFAULT_PAUSE = 15 * 60.0
 _CHUNK_BYTES = 4 * 1024 * 1024
 _TWEET_FIELDS = "created_at,author_id,conversation_id,referenced_tweets,public_metrics"
 _USER_FIELDS = "username,name,profile_image_url"
-# Tweets read back when reconciling; the clock of the machine and X's may differ this much.
+# Pages of tweets read back when reconciling.
 _RECONCILE_PAGES = 3
-_CLOCK_SKEW = timedelta(minutes=2)
 
 
 class XOAuthFlow(ScopedCodeFlow):
@@ -165,12 +164,7 @@ class XConnector(RestConnector):
         attempt = self._attempts.get(idempotency_key)
         if content is None and attempt is not None:
             content, sent_after = attempt.content, sent_after or attempt.started_at
-        if content is None:
-            raise AmbiguousOutcome(
-                "X has no idempotency key: reconciling needs the content that was sent",
-                network=self.network,
-            )
-        since = (sent_after or datetime.now(UTC) - timedelta(days=1)) - _CLOCK_SKEW
+        content, since = attempt_to_reconcile(self.network, content, sent_after)
         timeline = self._own_tweets_since(since)
         first = _matching_tweet(timeline, content, content.reply_to)
         if first is None:

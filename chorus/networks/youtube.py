@@ -6,10 +6,11 @@ with the video's metadata, then the bytes are sent in chunks to the session URI.
 chunk the session is asked how much it holds (``Content-Range: bytes */N``, answered with a 308
 and a ``Range``) and the upload resumes from there.
 
-The session of each idempotency key is kept in ``upload_sessions`` (pass a persistent
-mapping to share it between processes): publishing again with the same key resumes the same
-session instead of uploading a second video, and ``find_published`` asks the session whether the
-upload completed, which is how an ambiguous outcome is reconciled.
+The session of each idempotency key is kept in the connector's ``state`` (the channel layer's
+store outlives the process) from the moment it is opened until the video exists: publishing
+again with the same key, in this process or another, resumes the same session instead of
+uploading a second video, and ``find_published`` asks the session whether the upload
+completed, which is how an ambiguous outcome is reconciled.
 
 Quota: the Data API counts units per project per day, reset at midnight Pacific time; a
 ``quotaExceeded`` error waits until then.
@@ -18,7 +19,7 @@ Quota: the Data API counts units per project per day, reset at midnight Pacific 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -155,16 +156,6 @@ class YouTubeConnector(RestConnector):
     max_chunk_failures = 5
     privacy_status = "public"
 
-    def __init__(
-        self,
-        credentials: Credentials,
-        *,
-        upload_sessions: MutableMapping[str, UploadSession] | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(credentials, **options)
-        self.upload_sessions = upload_sessions if upload_sessions is not None else {}
-
     @property
     def account_id(self) -> str:
         return self.credentials.extra.get("channel_id", "")
@@ -197,7 +188,7 @@ class YouTubeConnector(RestConnector):
         if len(videos) != 1:
             raise InvalidContent("a YouTube post is exactly one video", network=self.network)
         video = videos[0]
-        session = self.upload_sessions.get(idempotency_key)
+        session = self.upload_session(idempotency_key)
         offset: int | dict[str, Any] = 0
         if session is not None:
             try:
@@ -206,14 +197,25 @@ class YouTubeConnector(RestConnector):
                 session = None
         if session is None:
             session = UploadSession(self._open_session(content, video), video.byte_size)
-            self.upload_sessions[idempotency_key] = session
+            self.state.put(f"upload:{idempotency_key}", session._asdict())
         uploaded = offset if isinstance(offset, dict) else self._send_bytes(session, video, offset)
-        self.upload_sessions.pop(idempotency_key, None)
+        self.state.discard(f"upload:{idempotency_key}")
         return _result(uploaded)
 
-    def find_published(self, idempotency_key: str) -> PublishResult | None:
+    def upload_session(self, idempotency_key: str) -> UploadSession | None:
+        """The resumable upload opened for this key and not yet known to be complete."""
+        value = self.state.get(f"upload:{idempotency_key}")
+        return UploadSession(str(value["uri"]), int(value["size"])) if value else None
+
+    def find_published(
+        self,
+        idempotency_key: str,
+        *,
+        content: PostContent | None = None,
+        sent_after: datetime | None = None,
+    ) -> PublishResult | None:
         """The video of this key's upload session, if the upload completed."""
-        session = self.upload_sessions.get(idempotency_key)
+        session = self.upload_session(idempotency_key)
         if session is None:
             return None
         try:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import struct
+import time
 import zlib
 
 import pytest
 from atproto import Client, models
+from atproto_client.client.session import Session
 
 from chorus.networks.base import (
     Credentials,
@@ -231,3 +235,60 @@ def test_a_wrong_app_password_is_an_auth_error(bluesky_network):
 
     with pytest.raises(AuthError, match="Invalid identifier or password"):
         BlueskyConnector(credentials, service_url=bluesky_network.pds).connect()
+
+
+def expired_and_revoked(network: BlueskyNetwork, session_string: str) -> str:
+    """The session as a worker finds it after a long pause: its refresh token revoked on the
+    PDS (``deleteSession``) and its access token past its expiry (same claims, ``exp`` moved
+    into the past, so the SDK must refresh before any call)."""
+    session = Session.decode(session_string)
+    revoker = Client(base_url=network.pds)
+    revoker.com.atproto.server.delete_session(
+        headers={"Authorization": f"Bearer {session.refresh_jwt}"}
+    )
+    header, payload, signature = session.access_jwt.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["exp"] = int(time.time()) - 60
+    expired = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    session.access_jwt = f"{header}.{expired}.{signature}"
+    return session.encode()
+
+
+def test_an_expired_session_is_replaced_by_logging_in_again_with_the_app_password(
+    bluesky_network,
+):
+    alice = connector(bluesky_network, "alice")
+    stale = expired_and_revoked(bluesky_network, alice.credentials.extra["session"])
+    saved: list[Credentials] = []
+    later = BlueskyConnector(
+        alice.credentials.merged_with(Credentials(extra={"session": stale})),
+        service_url=bluesky_network.pds,
+        on_credentials_change=saved.append,
+    )
+
+    published = later.publish(PostContent(text="Still here after a long pause"), "pause-1")
+
+    assert published.remote_id.startswith(f"at://{alice.did}/app.bsky.feed.post/")
+    fresh = saved[-1].extra["session"]
+    assert fresh != stale and Session.decode(fresh).refresh_jwt != Session.decode(stale).refresh_jwt
+    # The new session works on its own, with no password needed.
+    resumed = BlueskyConnector(
+        Credentials(
+            extra={key: value for key, value in saved[-1].extra.items() if key != "app_password"}
+        ),
+        service_url=bluesky_network.pds,
+    )
+    assert resumed.find_published("pause-1") == published
+
+
+def test_an_expired_session_without_an_app_password_needs_reconnecting(bluesky_network):
+    alice = connector(bluesky_network, "alice")
+    stale = expired_and_revoked(bluesky_network, alice.credentials.extra["session"])
+    without_password = Credentials(
+        extra={"session": stale, "did": alice.did, "handle": alice.credentials.extra["handle"]}
+    )
+
+    with pytest.raises(AuthError):
+        BlueskyConnector(without_password, service_url=bluesky_network.pds).publish(
+            PostContent(text="Never sent"), "pause-2"
+        )

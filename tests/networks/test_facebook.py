@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from chorus.networks.base import Credentials, Link, MediaItem, NotificationKind, PostContent
-from chorus.networks.errors import AuthError, InvalidContent, RateLimited, TransientError
+from chorus.networks.errors import (
+    AmbiguousOutcome,
+    AuthError,
+    InvalidContent,
+    RateLimited,
+    TransientError,
+)
 from chorus.networks.facebook import FacebookConnector
 from chorus.networks.meta import MetaOAuthFlow
 from chorus.networks.oauth import OAuthApp
@@ -114,19 +122,60 @@ def test_the_page_follower_count():
         assert page().fetch_account_metrics().followers == 15230
 
 
-def test_facebook_login_gives_a_long_lived_token_then_each_pages_credentials():
-    app = OAuthApp("chorus-app", "chorus-secret", "https://chorus.example/channels/meta/callback")
+def test_facebook_login_gives_a_long_lived_token_then_the_pages_it_manages():
+    app = OAuthApp(
+        "chorus-app", "chorus-secret", "https://chorus.example/channels/oauth/facebook/callback/"
+    )
     flow = oauth_flow_for("facebook", app)
     assert isinstance(flow, MetaOAuthFlow)
     pending = flow.start()
 
-    with replay("facebook/login"):
+    with replay("facebook/login", "facebook/managed_pages"):
         user = flow.finish(pending, {"state": pending.state, "code": "AQBx-code"})
-        bakery, careers = flow.accounts(user)
+        bakery, careers = connector_for("facebook", user).connectable_accounts()
 
     assert user.access_token == "EAAlong"
-    assert bakery.facebook_credentials().extra["page_id"] == PAGE
-    assert bakery.instagram_credentials().extra["ig_user_id"] == "17841405822304914"
-    with pytest.raises(ValueError):
-        careers.instagram_credentials()
+    assert (bakery.author.handle, bakery.author.display_name) == ("chorusbakery", "Chorus Bakery")
+    assert bakery.kind == "page"
+    assert bakery.credentials.access_token == "EAApage1"
+    assert bakery.credentials.extra == {"page_id": PAGE}
+    # A Page without a username is known by its id; names are kept as the network gives them.
+    assert (careers.author.handle, careers.author.display_name) == (
+        "223344556677889",
+        "Chorus <Careers>",
+    )
     assert "EAApage1" not in repr(bakery)
+
+
+def test_connecting_a_page_reads_it_with_its_page_token():
+    with replay("facebook/page_profile"):
+        author = page().connect()
+
+    assert (author.remote_id, author.handle) == (PAGE, "chorusbakery")
+    assert author.avatar_url.endswith("bakery.jpg")
+
+
+SENT_AFTER = datetime(2025, 11, 28, 10, 2, tzinfo=UTC)
+WINTER = PostContent(
+    text="Our winter menu is out & ready", link=Link("https://chorus-bakery.fr/winter")
+)
+
+
+def test_an_ambiguous_publish_is_found_among_the_pages_posts_since_the_attempt():
+    with replay("facebook/published_posts_with_the_lost_one"):
+        found = page().find_published("delivery-9", content=WINTER, sent_after=SENT_AFTER)
+
+    # The earliest post with the attempt's text since it began (links and entities aside).
+    assert found is not None and found.remote_id == f"{PAGE}_998877665544339"
+    assert found.remote_url == "https://www.facebook.com/chorusbakery/posts/pfbid0winter1"
+    assert found.published_at == datetime(2025, 11, 28, 10, 30, 2, tzinfo=UTC)
+
+
+def test_a_publish_that_never_reached_the_page_is_not_found():
+    with replay("facebook/published_posts_without_the_lost_one"):
+        assert page().find_published("delivery-10", content=WINTER, sent_after=SENT_AFTER) is None
+
+
+def test_reconciling_without_the_content_sent_stays_ambiguous():
+    with pytest.raises(AmbiguousOutcome):
+        page().find_published("delivery-11")

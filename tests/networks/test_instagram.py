@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import pytest
 
-from chorus.networks.base import Credentials, MediaItem, PostContent
+from chorus.networks.base import Credentials, InMemoryStateStore, MediaItem, PostContent
 from chorus.networks.errors import AmbiguousOutcome, InvalidContent, RateLimited
 from chorus.networks.instagram import InstagramConnector
 from chorus.networks.meta import PendingContainer
+from chorus.networks.registry import connector_for
 from tests.networks.recordings import replay
 
 IG = "17841405822304914"
 
 
-def account(containers: dict[str, PendingContainer] | None = None) -> InstagramConnector:
+def account(containers: InMemoryStateStore | None = None) -> InstagramConnector:
     """An Instagram account whose media are served at media.chorus.example, in order."""
     served = iter(range(100))
     extension = {"image/jpeg": "jpg", "video/mp4": "mp4"}
     return InstagramConnector(
         Credentials(access_token="page-token", extra={"ig_user_id": IG}),
-        containers=containers,
+        state=containers,
         media_url=lambda item: (
             f"https://media.chorus.example/m/{next(served)}.{extension[item.mime_type]}"
         ),
@@ -106,7 +107,7 @@ def test_media_without_a_public_url_cannot_be_published():
 
 
 def test_a_publish_whose_answer_is_lost_is_reconciled_through_its_container():
-    containers: dict[str, PendingContainer] = {}
+    containers = InMemoryStateStore()
     connector = account(containers)
 
     with replay("instagram/publish_timed_out"), pytest.raises(AmbiguousOutcome):
@@ -119,7 +120,9 @@ def test_a_publish_whose_answer_is_lost_is_reconciled_through_its_container():
 
 
 def test_publishing_again_with_the_same_key_publishes_the_container_already_made():
-    containers = {"delivery-10": PendingContainer("17889455560051447", "Lunch is served")}
+    containers = InMemoryStateStore()
+    made = PendingContainer("17889455560051447", "Lunch is served")
+    containers.put("container:delivery-10", made._asdict())
 
     with replay("instagram/container_still_unpublished"):
         published = account(containers).publish(
@@ -127,7 +130,7 @@ def test_publishing_again_with_the_same_key_publishes_the_container_already_made
         )
 
     assert published.remote_id == "17920238422030599"
-    assert containers == {}
+    assert containers.values == {}
 
 
 def test_media_metrics_include_reach_saves_and_views():
@@ -136,3 +139,18 @@ def test_media_metrics_include_reach_saves_and_views():
 
     assert (metrics.likes, metrics.replies, metrics.reposts) == (212, 14, 9)
     assert (metrics.reach, metrics.saves, metrics.video_views) == (3801, 41, 5230)
+
+
+def test_the_business_accounts_of_every_managed_page_are_offered_with_their_page_token():
+    grant = connector_for("instagram", Credentials(access_token="EAAlong"))
+
+    with replay("instagram/pages_with_business_accounts"):
+        bakery, cafe = grant.connectable_accounts()
+
+    # A Page without an Instagram business account offers nothing; the second page of
+    # /me/accounts is read too.
+    assert (bakery.author.handle, bakery.author.remote_id) == ("chorus.bakery", IG)
+    assert bakery.kind == "business_account"
+    assert bakery.credentials.access_token == "EAApage1"
+    assert bakery.credentials.extra == {"ig_user_id": IG, "page_id": "112233445566778"}
+    assert cafe.credentials.extra["ig_user_id"] == "17841400000000003"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from chorus.networks.base import Credentials, Link, MediaItem, PostContent
 from chorus.networks.errors import (
+    AmbiguousOutcome,
     AuthError,
     InvalidContent,
     RateLimited,
@@ -136,3 +139,53 @@ def test_little_text_escapes_reserved_characters_and_keeps_hashtags():
     assert little_text("Hi @all [draft] #launch_day *now*") == (
         "Hi \\@all \\[draft\\] {hashtag|\\#|launch\\_day} \\*now\\*"
     )
+
+
+def test_a_member_is_offered_with_the_organisation_pages_they_administer():
+    with replay("linkedin/member_and_administered_pages"):
+        member, bakery = page(author="").connectable_accounts()
+
+    assert (member.author.remote_id, member.kind) == ("urn:li:person:782bbtaQ", "profile")
+    assert member.credentials.extra["author_urn"] == "urn:li:person:782bbtaQ"
+    assert (bakery.author.remote_id, bakery.kind) == (ORG, "organisation_page")
+    assert (bakery.author.handle, bakery.author.display_name) == (
+        "chorus-bakery",
+        "Chorus Bakery <Lyon>",
+    )
+    # Same token, acting as the page.
+    assert bakery.credentials.access_token == "li-access-1"
+    assert bakery.credentials.extra["author_urn"] == ORG
+
+
+def test_connecting_an_organisation_page_reads_the_organisation_not_the_member():
+    with replay("linkedin/organization_profile"):
+        author = page().connect()
+
+    assert (author.remote_id, author.handle) == (ORG, "chorus-bakery")
+
+
+SENT_AFTER = datetime(2025, 11, 28, 10, 2, tzinfo=UTC)
+HIRING = PostContent(text="We are hiring bakers #jobs (Lyon)")
+
+
+def test_an_ambiguous_publish_is_found_among_the_authors_posts_since_the_attempt():
+    with replay("linkedin/recent_posts_with_the_lost_one"):
+        found = page().find_published("delivery-20", content=HIRING, sent_after=SENT_AFTER)
+
+    # The same words posted before the attempt began are another post.
+    assert found is not None and found.remote_id == "urn:li:share:6844785523593134099"
+    assert (
+        found.remote_url == "https://www.linkedin.com/feed/update/urn:li:share:6844785523593134099/"
+    )
+
+
+def test_a_linkedin_publish_that_never_arrived_is_not_found():
+    with replay("linkedin/recent_posts_without_the_lost_one"):
+        assert page().find_published("delivery-21", content=HIRING, sent_after=SENT_AFTER) is None
+
+
+def test_a_members_posts_cannot_be_read_without_the_scope_so_the_outcome_stays_open():
+    with pytest.raises(AmbiguousOutcome):
+        page(author="urn:li:person:782bbtaQ").find_published(
+            "delivery-22", content=HIRING, sent_after=SENT_AFTER
+        )

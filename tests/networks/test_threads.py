@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chorus.networks.base import Credentials, MediaItem, PostContent
+from chorus.networks.base import Credentials, InMemoryStateStore, MediaItem, PostContent
 from chorus.networks.errors import InvalidContent, RateLimited
 from chorus.networks.meta import PendingContainer
 from chorus.networks.oauth import OAuthApp
@@ -13,17 +13,19 @@ from chorus.networks.threads import ThreadsConnector
 from tests.networks.recordings import replay
 
 USER = "1234567890123456"
-APP = OAuthApp("threads-app", "threads-secret", "https://chorus.example/channels/threads/callback")
+APP = OAuthApp(
+    "threads-app", "threads-secret", "https://chorus.example/channels/oauth/threads/callback/"
+)
 
 
 def profile(
     saved: list[Credentials] | None = None,
-    containers: dict[str, PendingContainer] | None = None,
+    containers: InMemoryStateStore | None = None,
 ) -> ThreadsConnector:
     served = iter(range(100))
     return ThreadsConnector(
         Credentials(access_token="THQVJold", extra={"threads_user_id": USER}),
-        containers=containers,
+        state=containers,
         media_url=lambda item: (
             f"https://media.chorus.example/m/{next(served)}."
             + ("mp4" if item.mime_type == "video/mp4" else "jpg")
@@ -47,7 +49,9 @@ def test_a_thread_is_published_part_by_part_each_replying_to_the_one_before():
 
 
 def test_a_thread_interrupted_after_its_first_part_resumes_without_repeating_it():
-    containers = {"delivery-7": PendingContainer("17889615691921648", "Winter menu thread 🧵")}
+    containers = InMemoryStateStore()
+    made = PendingContainer("17889615691921648", "Winter menu thread 🧵")
+    containers.put("container:delivery-7", made._asdict())
     content = PostContent(
         text="Winter menu thread 🧵", thread=[PostContent(text="Soup of the day: leek")]
     )
@@ -57,7 +61,7 @@ def test_a_thread_interrupted_after_its_first_part_resumes_without_repeating_it(
 
     assert published.remote_id == "18043357063138945"
     assert [part.remote_id for part in published.thread] == ["18043357063138946"]
-    assert containers == {}
+    assert containers.values == {}
 
 
 def test_two_images_make_a_carousel():
@@ -125,3 +129,16 @@ def test_post_metrics_come_from_the_posts_insights():
 def test_the_follower_count_comes_from_the_profiles_insights():
     with replay("threads/followers"):
         assert profile().fetch_account_metrics().followers == 2871
+
+
+def test_a_threads_grant_offers_the_users_own_profile_to_confirm():
+    grant = ThreadsConnector(
+        Credentials(access_token="THQVJlong", extra={"threads_user_id": USER}), oauth_app=APP
+    )
+
+    with replay("threads/me"):
+        (own,) = grant.connectable_accounts()
+
+    assert (own.author.remote_id, own.author.handle) == (USER, "chorusbakery")
+    assert own.credentials.access_token == "THQVJlong"
+    assert own.credentials.extra["threads_user_id"] == USER

@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chorus.networks.base import Credentials, MediaItem, NotificationKind, PostContent
+from chorus.networks.base import (
+    Credentials,
+    InMemoryStateStore,
+    MediaItem,
+    NotificationKind,
+    PostContent,
+)
 from chorus.networks.errors import InvalidContent, RateLimited
 from chorus.networks.oauth import OAuthApp
 from chorus.networks.registry import oauth_flow_for
@@ -24,8 +30,15 @@ SESSION = (
 APP = OAuthApp("yt-app.apps.googleusercontent.com", "yt-secret", "https://chorus.example/yt/cb")
 
 
+def sessions_of(key: str, session: UploadSession) -> InMemoryStateStore:
+    """A state store holding the upload session opened for ``key``."""
+    store = InMemoryStateStore()
+    store.put(f"upload:{key}", session._asdict())
+    return store
+
+
 def channel(
-    sessions: dict[str, UploadSession] | None = None,
+    sessions: InMemoryStateStore | None = None,
     saved: list[Credentials] | None = None,
     chunk_bytes: int = 256 * 1024,
 ) -> YouTubeConnector:
@@ -33,7 +46,7 @@ def channel(
         Credentials(
             access_token="ya29.old", refresh_token="1//0g-refresh", extra={"channel_id": CHANNEL}
         ),
-        upload_sessions=sessions,
+        state=sessions,
         oauth_app=APP,
         sleep=lambda seconds: None,
         on_credentials_change=saved.append if saved is not None else None,
@@ -48,13 +61,13 @@ def kneading() -> PostContent:
 
 
 def test_a_video_is_uploaded_in_chunks_through_a_resumable_session():
-    sessions: dict[str, UploadSession] = {}
+    sessions = InMemoryStateStore()
 
     with replay("youtube/upload_in_chunks"):
         published = channel(sessions).publish(kneading(), "delivery-1")
 
     assert published.remote_url == "https://www.youtube.com/watch?v=Ks-_Mh1QhMc"
-    assert sessions == {}  # done: nothing left to resume
+    assert sessions.values == {}  # done: nothing left to resume
 
 
 def test_a_failed_chunk_resumes_from_what_the_session_says_it_holds():
@@ -66,7 +79,7 @@ def test_a_failed_chunk_resumes_from_what_the_session_says_it_holds():
 
 
 def test_publishing_again_with_the_same_key_resumes_the_same_upload():
-    sessions = {"delivery-3": UploadSession(SESSION, 600_000)}
+    sessions = sessions_of("delivery-3", UploadSession(SESSION, 600_000))
 
     with replay("youtube/session_resumed_with_the_same_key"):
         published = channel(sessions).publish(kneading(), "delivery-3")
@@ -75,7 +88,7 @@ def test_publishing_again_with_the_same_key_resumes_the_same_upload():
 
 
 def test_an_ambiguous_upload_is_reconciled_by_asking_its_session():
-    sessions = {"delivery-4": UploadSession(SESSION, 600_000)}
+    sessions = sessions_of("delivery-4", UploadSession(SESSION, 600_000))
 
     with replay("youtube/completed_session"):
         found = channel(sessions).find_published("delivery-4")
@@ -84,7 +97,7 @@ def test_an_ambiguous_upload_is_reconciled_by_asking_its_session():
 
 
 def test_an_unfinished_upload_is_not_published():
-    sessions = {"delivery-5": UploadSession(SESSION, 600_000)}
+    sessions = sessions_of("delivery-5", UploadSession(SESSION, 600_000))
 
     with replay("youtube/incomplete_session"):
         assert channel(sessions).find_published("delivery-5") is None

@@ -2,7 +2,8 @@
 
 A recording is a JSON file: ``{"source": <reference URL>, "exchanges": [...]}``, each exchange a
 ``request`` (what the connector must send) and a ``response`` (what the network answers), or
-``"raise": "ReadTimeout"`` for a connection that fails. ``replay`` serves them in order with
+``"raise": "ReadTimeout"`` for a connection that fails, or ``"crash": true`` for the worker
+process dying as it makes that request (``WorkerDied``, which no connector catches). ``replay`` serves them in order with
 respx and checks every request against its recording: method, URL, and the query parameters,
 JSON fields, form fields and headers the recording names (others may be present). A header value
 ``{now+900}`` is the current Unix time plus 900 seconds, for resets that must lie ahead.
@@ -25,6 +26,10 @@ import respx
 HERE = Path(__file__).parent
 
 
+class WorkerDied(BaseException):
+    """The process stopped there (killed, out of memory): nothing after this line ran."""
+
+
 @dataclass
 class Replay:
     exchanges: list[dict[str, Any]]
@@ -37,6 +42,8 @@ class Replay:
         assert number < len(self.exchanges), f"unexpected request {request.method} {request.url}"
         exchange = self.exchanges[number]
         _check(exchange["request"], request, number)
+        if exchange.get("crash"):
+            raise WorkerDied(f"the worker died making request {number}")
         if "raise" in exchange:
             raise getattr(httpx, exchange["raise"])("recorded failure", request=request)
         answer = exchange["response"]
