@@ -137,6 +137,14 @@ QUEUE_URL = config.env("QUEUE_URL") or f"sqlite:///{VAR_DIR / 'queue.sqlite3'}"
 WORKER_SILENT_AFTER_SECONDS = 60
 # How long a worker may hold a delivery mid-publish before the sweeper treats it as dead.
 PUBLISH_LEASE_SECONDS = int(config.env("CHORUS_PUBLISH_LEASE_SECONDS", "120"))
+# The wait before retrying a delivery after a transient failure; doubled at each attempt.
+PUBLISH_FIRST_RETRY_SECONDS = int(config.env("CHORUS_PUBLISH_FIRST_RETRY_SECONDS", "30"))
+# How many deliveries one worker process has in hand at once (network calls in flight). Each
+# pool thread keeps a database connection: on PostgreSQL, workers x (this + 4) must stay under
+# max_connections (100 by default, so 20 leaves room for four workers); SQLite's are free.
+PUBLISH_CONCURRENCY = int(
+    config.env("CHORUS_PUBLISH_CONCURRENCY", "32" if DATABASE_URL.startswith("sqlite") else "20")
+)
 
 # OAuth applications registered with the networks, for OAuth connections and token refresh:
 # CHORUS_<NETWORK>_CLIENT_ID / _CLIENT_SECRET / _SCOPES (space-separated), e.g. CHORUS_X_CLIENT_ID.
@@ -152,6 +160,15 @@ OAUTH_APPS = {
 
 # Public base URL used in e-mails (invitations, password resets sent by jobs).
 PUBLIC_URL = config.env("CHORUS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# How long a signed public link to a post's media file works (Instagram and Threads fetch
+# media from such links when the post is published), in hours.
+PUBLIC_MEDIA_LINK_HOURS = int(config.env("CHORUS_PUBLIC_MEDIA_LINK_HOURS", "24"))
+
+# Bluesky OAuth: where handles and did:plc identifiers are resolved to find an account's PDS.
+BLUESKY_HANDLE_RESOLVER_URL = config.env(
+    "CHORUS_BLUESKY_HANDLE_RESOLVER_URL", "https://bsky.social"
+)
+BLUESKY_PLC_URL = config.env("CHORUS_BLUESKY_PLC_URL", "https://plc.directory")
 
 LOGGING = {
     "version": 1,

@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.mastodon",
     "tests.fixtures.browser",
     "tests.fixtures.workers",
+    "tests.fixtures.chaos",
 ]
 
 PASSWORD = "correct-horse-battery-staple"
@@ -30,6 +31,10 @@ def _jobs_run_inline():
     huey.immediate = True
     yield
     huey.immediate = False
+    # The publishing ledger's threads (if a test started them) hold database connections.
+    from chorus.publishing.ledger import shutdown_publisher
+
+    shutdown_publisher()
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,12 @@
     @jobs.periodic(minute="*/5")
     def sweep() -> None: ...                         # once per period, whatever the number of schedulers
 
+    @jobs.loop()
+    def dispatcher(stop: threading.Event) -> None: ...  # a thread in every worker process
+
 The database, not the queue, is the source of truth for anything that must happen once.
 """
 
-from chorus.jobs.seam import enqueue, periodic, schedule, task
+from chorus.jobs.seam import enqueue, loop, periodic, schedule, task
 
-__all__ = ["enqueue", "periodic", "schedule", "task"]
+__all__ = ["enqueue", "loop", "periodic", "schedule", "task"]

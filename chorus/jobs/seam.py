@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connections, transaction
 from django.utils import timezone
 from huey import crontab
 from huey.api import Result, TaskWrapper
@@ -19,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def _with_fresh_connections(func: Callable[P, R]) -> Callable[P, R]:
-    # Worker threads outlive requests: drop stale or broken connections around each job.
+    # Worker threads outlive requests: each job gets a fresh connection and gives it back, so
+    # idle job threads hold no database connection (PostgreSQL's are few).
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if huey.immediate:  # run inline, inside the caller's connection and transaction
@@ -28,7 +31,7 @@ def _with_fresh_connections(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         finally:
-            close_old_connections()
+            connections.close_all()
 
     return wrapper
 
@@ -83,6 +86,31 @@ def periodic(
             crontab(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week),
             name=name,
         )(_with_fresh_connections(once_per_slot))
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class Loop:
+    run: Callable[[threading.Event], None]
+    #: Called before the process reports itself alive (imports, caches): not on the clock.
+    prepare: Callable[[], None] | None = None
+
+
+#: Loops every worker process runs beside its job threads, by name (see ``loop``).
+LOOPS: dict[str, Loop] = {}
+
+
+def loop(
+    *, name: str | None = None, prepare: Callable[[], None] | None = None
+) -> Callable[[Callable[[threading.Event], None]], Callable[[threading.Event], None]]:
+    """Declares a loop that each worker process runs in a thread of its own until the event is
+    set: for work that must start at a precise moment, which the queue's scheduler (a one-second
+    tick) and its polling cannot promise. A loop must survive its own errors."""
+
+    def decorate(func: Callable[[threading.Event], None]) -> Callable[[threading.Event], None]:
+        LOOPS[name or f"{func.__module__}.{func.__name__}"] = Loop(func, prepare)
+        return func
 
     return decorate
 

@@ -10,12 +10,13 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 from huey.consumer import Consumer
 
 from chorus.jobs.models import WorkerHeartbeat
 from chorus.jobs.queue import backend_name, huey
+from chorus.jobs.seam import LOOPS
 
 HEARTBEAT_EVERY_SECONDS = 10
 log = logging.getLogger(__name__)
@@ -50,8 +51,33 @@ class Heartbeat(threading.Thread):
             self.stopped.wait(HEARTBEAT_EVERY_SECONDS)
 
 
+def start_loops(stop: threading.Event) -> list[threading.Thread]:
+    """Prepares, then starts every declared loop (``jobs.loop``) in a thread of its own."""
+    for loop in LOOPS.values():
+        if loop.prepare is not None:
+            loop.prepare()
+
+    def run(name: str) -> None:
+        try:
+            LOOPS[name].run(stop)
+        except Exception:
+            log.exception("loop %s stopped", name)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=run, args=(name,), name=f"chorus-loop-{name}", daemon=True)
+        for name in LOOPS
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
 def consume(*, workers: int = 2, periodic: bool = True) -> None:
     """Blocks until SIGINT/SIGTERM. Must run in the main thread (signal handlers)."""
+    loops_stop = threading.Event()
+    loops = start_loops(loops_stop)
     heartbeat = Heartbeat(runs_periodic=periodic)
     heartbeat.start()
     # An idle worker polls at least every second: a job due now must not wait for a long backoff.
@@ -69,6 +95,9 @@ def consume(*, workers: int = 2, periodic: bool = True) -> None:
     try:
         consumer.run()
     finally:
+        loops_stop.set()
+        for thread in loops:
+            thread.join(timeout=30)
         heartbeat.stopped.set()
 
 

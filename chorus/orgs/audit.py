@@ -20,7 +20,21 @@ def record(
     target: models.Model | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
+    made = entry(actor, action, workspace=workspace, target=target, details=details)
+    made.save(force_insert=True)
+    return made
+
+
+def entry(
+    actor: Actor | None,
+    action: str,
+    *,
+    workspace: Workspace | None,
+    target: models.Model | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """An entry not yet saved, for writers that save many at once (``bulk_create``)."""
+    return AuditEntry(
         organisation_id=workspace.organisation_id if workspace else None,
         workspace=workspace,
         workspace_path=workspace.path if workspace else "",

@@ -10,9 +10,10 @@ import pytest
 from huey.consumer import Consumer
 
 from chorus import jobs
+from chorus.jobs import worker
 from chorus.jobs.models import PeriodicRun, WorkerHeartbeat
 from chorus.jobs.queue import huey
-from chorus.jobs.seam import claim_period
+from chorus.jobs.seam import LOOPS, Loop, claim_period
 from chorus.jobs.worker import Heartbeat
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,3 +90,27 @@ def test_a_worker_records_its_heartbeat():
     heartbeat.beat()
     row = WorkerHeartbeat.objects.get(worker_id=heartbeat.worker_id)
     assert row.runs_periodic and row.pid > 0
+
+
+def test_declared_loops_are_prepared_then_run_in_their_own_thread_until_stopped(monkeypatch):
+    events: list[str] = []
+
+    def spin(stop: threading.Event) -> None:
+        events.append("running")
+        stop.wait()
+        events.append("stopped")
+
+    monkeypatch.setattr(worker, "LOOPS", {"spin": Loop(spin, lambda: events.append("prepared"))})
+    stop = threading.Event()
+    threads = worker.start_loops(stop)
+    # Prepared before it returns, so before the process reports itself alive.
+    assert events[0] == "prepared"
+    assert wait_for(lambda: "running" in events)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert events == ["prepared", "running", "stopped"]
+
+
+def test_every_worker_process_runs_the_publishing_dispatcher():
+    assert "publishing.dispatcher" in LOOPS

@@ -8,7 +8,6 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from chorus.channels import services as channel_services
 from chorus.channels.models import Channel
 from chorus.jobs.models import WorkerHeartbeat
 from chorus.networks import errors as network_errors
@@ -18,17 +17,10 @@ from chorus.orgs.roles import Role
 from chorus.publishing import ledger, services
 from chorus.publishing.models import Delivery
 from tests.conftest import add_workspace, make_org, member, owner_of
-from tests.publishing.helpers import StubNetwork, offline_channel, post_to, proposed_post, states
+from tests.publishing.helpers import offline_channel, post_to, proposed_post, states
 
 pytestmark = pytest.mark.django_db
 State = Delivery.State
-
-
-@pytest.fixture
-def network(monkeypatch) -> StubNetwork:
-    stub = StubNetwork()
-    monkeypatch.setattr(channel_services, "connector_for", lambda channel: stub)
-    return stub
 
 
 @pytest.fixture

@@ -16,7 +16,9 @@ class Command(BaseCommand):
         publish.add_argument("--deliveries", type=int, default=1000)
         publish.add_argument("--channels", type=int, default=10)
         publish.add_argument("--latency-ms", type=int, default=50)
-        publish.add_argument("--workers", type=int, default=4)
+        publish.add_argument(
+            "--workers", type=int, default=4, help="`chorus worker` processes to start (default 4)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from chorus.publishing.benchmark import run
