@@ -5,8 +5,13 @@ from django.views.i18n import set_language
 
 from chorus.api import api
 from chorus.api.errors import unknown_route
+from chorus.channels import bluesky_views
 from chorus.channels import views as channels
 from chorus.orgs import views as orgs
+from chorus.publishing import approval_views as approvals
+from chorus.publishing import calendar_views as calendar
+from chorus.publishing import composer, library_views
+from chorus.publishing import glocal_views as glocal
 from chorus.publishing import views as publishing
 from chorus.web import views as web
 
@@ -17,13 +22,37 @@ workspace_urls = [
     path("", web.dashboard, name="dashboard"),
     # The Publish area is served by chorus.publishing (listed before the empty area pages).
     path("publish/", publishing.publish, name="publish"),
-    path("publish/new/", publishing.compose, name="post-compose"),
-    path("publish/check/", publishing.check_length, name="post-check"),
+    path("publish/new/", composer.compose, name="post-compose"),
+    path("publish/check/", composer.check, name="post-check"),
+    path("publish/variants/<int:variant_id>/", composer.edit_variant, name="variant-edit"),
+    path("publish/media/", library_views.library, name="media-library"),
+    path("publish/media/<int:media_id>/file/", library_views.media_file, name="media-file"),
+    path("publish/media/<int:media_id>/alt-text/", library_views.alt_text, name="media-alt-text"),
+    path("publish/media/<int:media_id>/delete/", library_views.delete, name="media-delete"),
+    path("publish/approvals/", approvals.approval_rule, name="publish-approval-rule"),
     path("publish/pause/", publishing.pause, name="publishing-pause"),
     path("publish/resume/", publishing.resume, name="publishing-resume"),
     path("publish/posts/<int:post_id>/approve/", publishing.approve, name="post-approve"),
     path("publish/posts/<int:post_id>/reject/", publishing.reject, name="post-reject"),
     path("publish/posts/<int:post_id>/cancel/", publishing.cancel, name="post-cancel"),
+    path("publish/posts/<int:post_id>/markets/", glocal.markets, name="post-markets"),
+    path(
+        "publish/posts/<int:post_id>/markets/decide/",
+        glocal.market_decision,
+        name="post-market-decision",
+    ),
+    path("publish/posts/<int:post_id>/adapt/", glocal.adapt, name="post-adapt"),
+    path("publish/posts/<int:post_id>/comments/", glocal.comment, name="post-comment"),
+    path("publish/calendar/", calendar.calendar, name="publish-calendar"),
+    path("publish/calendar/export.csv", calendar.calendar_export, name="publish-calendar-export"),
+    path("publish/calendar/feed/", calendar.calendar_feed, name="publish-calendar-feed"),
+    path(
+        "publish/calendar/deliveries/<int:delivery_id>/move/",
+        calendar.move_delivery,
+        name="delivery-move",
+    ),
+    path("publish/import/", calendar.import_posts, name="publish-import"),
+    path("publish/import/template.csv", calendar.import_template, name="publish-import-template"),
     re_path(rf"^(?P<area>{AREAS})/$", web.area, name="area"),
     path("channels/", channels.channel_list, name="channels"),
     re_path(
@@ -35,6 +64,8 @@ workspace_urls = [
         rf"^channels/oauth/(?P<network>{OAUTH})/$", channels.oauth_start, name="channel-oauth-start"
     ),
     path("channels/oauth/mastodon/", channels.mastodon_oauth_start, name="channel-mastodon-oauth"),
+    path("channels/oauth/bluesky/", bluesky_views.oauth_start, name="channel-bluesky-oauth"),
+    path("channels/oauth/pick/<str:grant>/", channels.oauth_pick, name="channel-oauth-pick"),
     path("channels/<int:channel_id>/", channels.channel_detail, name="channel-detail"),
     path("channels/<int:channel_id>/disconnect/", channels.disconnect, name="channel-disconnect"),
     path("settings/", orgs.workspace_settings, name="workspace-settings"),
@@ -67,6 +98,19 @@ urlpatterns = [
     path("account/tokens/", orgs.tokens, name="tokens"),
     path("account/tokens/<int:token_id>/revoke/", orgs.revoke_token, name="token-revoke"),
     path("invitations/<str:secret>/", orgs.accept_invitation, name="invitation-accept"),
+    path("approvals/<str:token>/", glocal.approval_link, name="approval-link"),
+    path("media/p/<str:token>/<str:filename>", library_views.public_media, name="media-public"),
+    path("feeds/calendar/<str:secret>.ics", calendar.calendar_feed_ics, name="calendar-feed-ics"),
+    path(
+        "channels/oauth/bluesky/client-metadata.json",
+        bluesky_views.client_metadata_document,
+        name="bluesky-client-metadata",
+    ),
+    path(
+        "channels/oauth/bluesky/callback/",
+        bluesky_views.oauth_callback,
+        name="channel-bluesky-oauth-callback",
+    ),
     re_path(
         rf"^channels/oauth/(?P<network>{OAUTH}|mastodon)/callback/$",
         channels.oauth_callback,

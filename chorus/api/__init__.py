@@ -24,10 +24,12 @@ def _mount_routers() -> None:
     from chorus.listening.api import router as listening_router
     from chorus.orgs.api import router as orgs_router
     from chorus.publishing.api import router as publishing_router
+    from chorus.publishing.media_api import router as media_router
 
     api.add_router("", orgs_router)
     api.add_router("", channels_router)
     api.add_router("", publishing_router)
+    api.add_router("", media_router)
     api.add_router("", listening_router)
 
 

@@ -14,10 +14,18 @@ from ninja import Field, Query, Router, Schema, Status
 from chorus.api.auth import actor
 from chorus.api.pagination import PageParams, paginate
 from chorus.errors import Conflict, Invalid
-from chorus.orgs.access import Actor, workspace_for
+from chorus.orgs.access import Actor, require, workspace_for
+from chorus.orgs.models import Workspace
 from chorus.orgs.roles import Action
 from chorus.publishing import selectors, services
-from chorus.publishing.models import Campaign, Delivery, IdempotentRequest, Post
+from chorus.publishing.models import (
+    Campaign,
+    Comment,
+    Delivery,
+    IdempotentRequest,
+    Post,
+    Variant,
+)
 from chorus.publishing.timing import Instant, parse_when
 
 router = Router(tags=["publishing"])
@@ -26,13 +34,47 @@ router = Router(tags=["publishing"])
 # Schemas -----------------------------------------------------------------------------------
 
 
-class VariantIn(Schema):
+class LinkIn(Schema):
+    url: str = Field("", description="https://…; shown as a card where the network has them")
+    title: str = ""
+    description: str = ""
+
+
+class ContentIn(Schema):
+    """The overridable fields: on a variant, each one left empty inherits the master's."""
+
+    media: list[int] = Field([], description="ids of media library items, in order")
+    link: LinkIn | None = None
+    hashtags: list[str] = Field([], description='without "#"; added to the text where missing')
+    first_comment: str = Field("", description="posted as the first comment where it exists")
+    thread: list[str] = Field(
+        [], description="texts of the thread's next parts, on networks with threads"
+    )
+
+    def spec(self, network: str = "", locale: str = "", text: str = "") -> services.VariantSpec:
+        return services.VariantSpec(
+            network=network,
+            locale=locale,
+            text=text,
+            media=self.media,
+            link=self.link.dict() if self.link else {},
+            hashtags=self.hashtags,
+            first_comment=self.first_comment,
+            thread=self.thread,
+        )
+
+
+class VariantIn(ContentIn):
     network: str = Field("", description='network slug, or "" for every network')
     locale: str = Field("", max_length=16, description='e.g. "fr", or "" for every locale')
     text: str = Field("", description="empty: the master text")
 
 
-class PostIn(Schema):
+class VariantPatchIn(ContentIn):
+    text: str = Field("", description="empty: the master text")
+
+
+class PostIn(ContentIn):
     workspace: str = Field(description="slug or id of the workspace the post belongs to")
     text: str
     channels: list[int] = Field(
@@ -48,6 +90,19 @@ class PostIn(Schema):
     campaign: int | None = None
     variants: list[VariantIn] = []
     labels: list[str] = []
+    send_as_is: bool = Field(
+        False,
+        description="channels of sub-workspaces (markets) take the post's own variants; "
+        "by default each market gets a local variant in its locale, to adapt",
+    )
+    locked_fields: list[str] = Field(
+        [],
+        description="fields markets' variants must keep as the master has them: "
+        + ", ".join(Post.LOCKABLE_FIELDS),
+    )
+    mandatory_mention: str = Field(
+        "", description="a legal mention or brand claim every variant's text must contain"
+    )
 
 
 class ScheduleIn(Schema):
@@ -71,12 +126,20 @@ class ResumeIn(Schema):
     )
 
 
+class NamedApprovers(Schema):
+    members: list[int] = Field(
+        description="user ids of the workspace's members (here or on an ancestor, with a role "
+        "that may approve) who alone may sign this step"
+    )
+
+
 class ApprovalRuleIn(Schema):
     required: bool
-    tiers: list[str] = Field(
+    tiers: list[str | NamedApprovers] = Field(
         [],
-        description="ordered approval steps, each the weakest role that may sign it off, e.g. "
-        '["manager", "admin"]; empty: one manager',
+        description="1 to 3 ordered approval steps, each the weakest role that may sign it off "
+        '(e.g. "manager") or named members, e.g. ["manager", {"members": [12, 15]}]; '
+        "empty: one manager",
     )
 
 
@@ -132,12 +195,48 @@ class DeliveryList(Schema):
     items: list[DeliveryOut]
 
 
+class VariantOut(Schema):
+    id: int
+    workspace: str
+    network: str
+    locale: str
+    text: str = Field(description="its own fields: each empty one shows the master's")
+    media: list[int]
+    link: dict[str, str]
+    hashtags: list[str]
+    first_comment: str
+    thread: list[str]
+
+    @staticmethod
+    def build(variant: Variant) -> VariantOut:
+        return VariantOut(
+            id=variant.pk,
+            workspace=variant.workspace.slug,
+            network=variant.network,
+            locale=variant.locale,
+            text=variant.text,
+            media=[attached.asset_id for attached in variant.attached_media.all()],
+            link=variant.link,
+            hashtags=variant.hashtags,
+            first_comment=variant.first_comment,
+            thread=variant.thread,
+        )
+
+
 class PostOut(Schema):
     id: int
     workspace: str
     campaign: int | None
     text: str
     labels: list[str]
+    media: list[int]
+    link: dict[str, str]
+    hashtags: list[str]
+    first_comment: str
+    thread: list[str]
+    locked_fields: list[str]
+    mandatory_mention: str
+    variants: list[VariantOut]
     author: str | None
     timezone: str
     created_at: datetime
@@ -167,6 +266,14 @@ class PostOut(Schema):
             campaign=post.campaign_id,
             text=post.text,
             labels=post.labels,
+            media=[attached.asset_id for attached in post.master_media],  # type: ignore[attr-defined]
+            link=post.link,
+            hashtags=post.hashtags,
+            first_comment=post.first_comment,
+            thread=post.thread,
+            locked_fields=post.locked_fields,
+            mandatory_mention=post.mandatory_mention,
+            variants=[VariantOut.build(variant) for variant in post.variants.all()],
             author=post.author.email if post.author else None,
             timezone=post.author_zone,
             created_at=post.created_at,
@@ -245,7 +352,10 @@ class ResumeOut(Schema):
 class ApprovalRuleOut(Schema):
     workspace: str
     required: bool
-    tiers: list[str]
+    tiers: list[str | NamedApprovers]
+    set_on: str | None = Field(
+        None, description="slug of the workspace whose rule applies (itself or an ancestor)"
+    )
 
 
 # Idempotency-Key ----------------------------------------------------------------------------
@@ -308,7 +418,7 @@ def _when(text: str | None, zone: str | None, fallback_zone: str) -> Instant | N
 def list_posts(request: HttpRequest, query: Query[PostQuery], page: Query[PageParams]) -> dict:
     who = actor(request)
     workspace = workspace_for(who, query.workspace, Action.VIEW_CONTENT)
-    found = selectors.detailed(selectors.posts(who, workspace))
+    found = selectors.detailed(selectors.posts(who, workspace), who)
     if query.campaign is not None:
         found = found.filter(campaign_id=query.campaign)
     result = paginate(found, page, newest_first=True)
@@ -339,14 +449,22 @@ def create_post(request: HttpRequest, payload: PostIn) -> Status[PostOut]:
             when=_when(payload.scheduled_at, payload.timezone, workspace.timezone),
             timezone_name=payload.timezone,
             campaign=campaign,
-            variants=[services.VariantSpec(v.network, v.locale, v.text) for v in payload.variants],
+            variants=[v.spec(v.network, v.locale, v.text) for v in payload.variants],
             labels=payload.labels,
+            send_as_is=payload.send_as_is,
+            media=payload.media,
+            link=payload.link.dict() if payload.link else None,
+            hashtags=payload.hashtags,
+            first_comment=payload.first_comment,
+            thread=payload.thread,
+            locked_fields=payload.locked_fields,
+            mandatory_mention=payload.mandatory_mention,
         )
         return post.pk
 
     post_id = _idempotent(request, "posts", payload, create)
     return Status(
-        201, PostOut.build(selectors.fresh(selectors.post(who, post_id)), with_warnings=True)
+        201, PostOut.build(selectors.fresh(selectors.post(who, post_id), who), with_warnings=True)
     )
 
 
@@ -435,9 +553,8 @@ def calendar(request: HttpRequest, query: Query[CalendarQuery]) -> CalendarOut:
 
 @router.get("/posts/{post_id}", response=PostOut)
 def get_post(request: HttpRequest, post_id: int) -> PostOut:
-    return PostOut.build(
-        selectors.fresh(selectors.post(actor(request), post_id)), with_warnings=True
-    )
+    who = actor(request)
+    return PostOut.build(selectors.fresh(selectors.post(who, post_id), who), with_warnings=True)
 
 
 def _act(
@@ -446,7 +563,7 @@ def _act(
     who = actor(request)
     post = selectors.post(who, post_id, action)
     change(who, post)
-    return PostOut.build(selectors.fresh(post))
+    return PostOut.build(selectors.fresh(post, who))
 
 
 @router.post("/posts/{post_id}/approve", response=PostOut)
@@ -496,6 +613,38 @@ def list_deliveries(request: HttpRequest, post: int) -> DeliveryList:
     )
 
 
+class DeliveryScheduleIn(Schema):
+    scheduled_at: str | None = Field(
+        None, description="ISO 8601; without an offset it is read in `timezone`"
+    )
+    timezone: str | None = Field(None, description="IANA zone; default: the delivery's")
+    day: date | None = Field(
+        None,
+        description="instead of `scheduled_at`: move to this day, keeping the time of day in "
+        "the delivery's zone (09:00 in Paris stays 09:00 across a DST change)",
+    )
+
+
+@router.post("/deliveries/{delivery_id}/schedule", response=DeliveryOut)
+def schedule_delivery(
+    request: HttpRequest, delivery_id: int, payload: DeliveryScheduleIn
+) -> DeliveryOut:
+    """Reschedules one channel of a post (draft, awaiting approval, scheduled or paused)."""
+    who = actor(request)
+    found = selectors.delivery(who, delivery_id)
+    if payload.day is not None:
+        zone = payload.timezone or found.schedule_zone
+        moved = services.move_delivery(who, found, payload.day, zone)
+    else:
+        when = _when(payload.scheduled_at, payload.timezone, found.schedule_zone)
+        if when is None:
+            raise Invalid(
+                "Give scheduled_at or day.", fields={"scheduled_at": "scheduled_at or day."}
+            )
+        moved = services.reschedule_delivery(who, found, when)
+    return DeliveryOut.build(selectors.delivery(who, moved.pk))
+
+
 # Campaigns ---------------------------------------------------------------------------------
 
 
@@ -530,14 +679,30 @@ def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status[Campaig
 # Workspace rules and crisis mode ----------------------------------------------------------
 
 
+@router.get("/workspaces/{workspace}/approval-rule", response=ApprovalRuleOut)
+def get_approval_rule(request: HttpRequest, workspace: str) -> ApprovalRuleOut:
+    """The rule that applies here: the workspace's own or its nearest ancestor's (none: not
+    required, contributors still need one manager)."""
+    found = workspace_for(actor(request), workspace, Action.VIEW_CONTENT)
+    rule = services.approval_rule(found)
+    if rule is None:
+        return ApprovalRuleOut(workspace=found.slug, required=False, tiers=[], set_on=None)
+    return ApprovalRuleOut(
+        workspace=found.slug, required=rule.required, tiers=rule.tiers, set_on=rule.workspace.slug
+    )
+
+
 @router.put("/workspaces/{workspace}/approval-rule", response=ApprovalRuleOut)
 def set_approval_rule(
     request: HttpRequest, workspace: str, payload: ApprovalRuleIn
 ) -> ApprovalRuleOut:
     who = actor(request)
     found = workspace_for(who, workspace, Action.UPDATE_WORKSPACE)
-    rule = services.set_approval_rule(who, found, required=payload.required, tiers=payload.tiers)
-    return ApprovalRuleOut(workspace=found.slug, required=rule.required, tiers=rule.tiers)
+    tiers = [tier if isinstance(tier, str) else tier.dict() for tier in payload.tiers]
+    rule = services.set_approval_rule(who, found, required=payload.required, tiers=tiers)
+    return ApprovalRuleOut(
+        workspace=found.slug, required=rule.required, tiers=rule.tiers, set_on=found.slug
+    )
 
 
 @router.post("/workspaces/{workspace}/pause", response=PauseOut)
@@ -562,3 +727,217 @@ def resume(request: HttpRequest, workspace: str, payload: ResumeIn) -> ResumeOut
         past_due=outcome.past_due,
         still_paused_above=outcome.still_paused_above,
     )
+
+
+# Glocal: markets of a post -------------------------------------------------------------------
+
+
+class MarketDeliveryOut(Schema):
+    id: int
+    channel: int
+    network: str
+    handle: str
+    state: str
+    held_because: str
+    scheduled_at: datetime | None
+    schedule_zone: str
+    published_at: datetime | None
+    remote_url: str
+
+
+class MarketOut(Schema):
+    workspace: str
+    name: str
+    locale: str
+    adaptation: str = Field(description="original, as_is, to_adapt or adapted")
+    status: str = Field(
+        description="the least advanced of its deliveries: to_adapt, adapted, "
+        "awaiting_approval, draft, approved, paused, scheduled, published, failed, cancelled"
+    )
+    text: str = Field(description="what goes out in this market (its local variant once adapted)")
+    adapted_by: str | None
+    adapted_at: datetime | None
+    approval_workspace: str = Field(description="whose approval rules apply")
+    approvals: list[str] = Field(description="who signed each approval step so far")
+    approval_steps: int
+    review_note: str
+    deliveries: list[MarketDeliveryOut]
+
+    @staticmethod
+    def build(market: selectors.Market) -> MarketOut:
+        variant = market.variant
+        return MarketOut(
+            workspace=market.workspace.slug,
+            name=market.workspace.name,
+            locale=market.locale,
+            adaptation=market.adaptation,
+            status=market.status,
+            text=(variant or market.deliveries[0].variant).effective_text,
+            adapted_by=variant.adapted_by.email if variant and variant.adapted_by else None,
+            adapted_at=variant.adapted_at if variant else None,
+            approval_workspace=market.approval_workspace.slug,
+            approvals=[a.approver.email if a.approver else "" for a in market.approvals],
+            approval_steps=market.approval_steps,
+            review_note=market.review_note,
+            deliveries=[
+                MarketDeliveryOut(
+                    id=d.pk,
+                    channel=d.channel_id,
+                    network=d.channel.network,
+                    handle=d.channel.handle,
+                    state=d.state,
+                    held_because=d.hold,
+                    scheduled_at=d.scheduled_at,
+                    schedule_zone=d.schedule_zone,
+                    published_at=d.published_at,
+                    remote_url=d.remote_url,
+                )
+                for d in market.deliveries
+            ],
+        )
+
+
+class MarketList(Schema):
+    items: list[MarketOut]
+
+
+class AdaptIn(Schema):
+    text: str = Field(description="the market's text, in its locale")
+    adapted: bool = Field(
+        False,
+        description="true: the adaptation is done; the deliveries then follow the market's "
+        "approval rules (or go on schedule)",
+    )
+
+
+@router.get("/posts/{post_id}/markets", response=MarketList)
+def list_markets(request: HttpRequest, post_id: int) -> MarketList:
+    """One row per market (workspace) the post targets: its locale, adaptation, approval and
+    deliveries. HQ sees every market; a market's team sees its own."""
+    who = actor(request)
+    found = selectors.post(who, post_id)
+    return MarketList(items=[MarketOut.build(m) for m in selectors.markets(who, found)])
+
+
+def _market_act(
+    request: HttpRequest,
+    post_id: int,
+    workspace: str,
+    action: str,
+    change: Callable[[Actor, Post, Workspace], object],
+) -> MarketOut:
+    who = actor(request)
+    found = selectors.post(who, post_id)
+    market = selectors.market(who, found, workspace)
+    require(who, action, market.workspace)
+    change(who, found, market.workspace)
+    return MarketOut.build(selectors.market(who, found, workspace))
+
+
+@router.put("/posts/{post_id}/markets/{workspace}/variant", response=MarketOut)
+def adapt_market(request: HttpRequest, post_id: int, workspace: str, payload: AdaptIn) -> MarketOut:
+    """Saves the market's local variant; `adapted: true` marks the adaptation done."""
+    return _market_act(
+        request,
+        post_id,
+        workspace,
+        Action.PROPOSE_CONTENT,
+        lambda who, post, ws: services.adapt(
+            who, post, ws, text=payload.text, done=payload.adapted
+        ),
+    )
+
+
+@router.post("/posts/{post_id}/markets/{workspace}/approve", response=MarketOut)
+def approve_market(request: HttpRequest, post_id: int, workspace: str) -> MarketOut:
+    """Signs the next approval step of the market's part of the post, by its rules."""
+    return _market_act(
+        request,
+        post_id,
+        workspace,
+        Action.APPROVE_CONTENT,
+        lambda who, post, ws: services.approve(who, post, _approval_workspace(who, post, ws)),
+    )
+
+
+@router.post("/posts/{post_id}/markets/{workspace}/reject", response=MarketOut)
+def reject_market(
+    request: HttpRequest, post_id: int, workspace: str, payload: RejectIn
+) -> MarketOut:
+    """Sends the market's part back: an adaptation to its team, else to the author."""
+    return _market_act(
+        request,
+        post_id,
+        workspace,
+        Action.APPROVE_CONTENT,
+        lambda who, post, ws: services.reject(
+            who, post, payload.note, _approval_workspace(who, post, ws)
+        ),
+    )
+
+
+def _approval_workspace(who: Actor, post: Post, workspace: Workspace) -> Workspace:
+    return selectors.market(who, post, workspace.pk).approval_workspace
+
+
+# Variants ----------------------------------------------------------------------------------
+
+
+@router.patch("/variants/{variant_id}", response=VariantOut)
+def update_variant(request: HttpRequest, variant_id: int, payload: VariantPatchIn) -> VariantOut:
+    """Replaces a variant's own fields (each empty one inherits the master's). Fields HQ locked
+    cannot change from a market; every text must keep the post's mandatory mention."""
+    who = actor(request)
+    variant = selectors.variant(who, variant_id, Action.WRITE_CONTENT)
+    services.update_variant(who, variant, payload.spec(text=payload.text))
+    return VariantOut.build(selectors.variant(who, variant_id))
+
+
+class CommentIn(Schema):
+    text: str
+    workspace: str | None = Field(
+        None,
+        description="the workspace it is written from: the post's, or a market the post "
+        "targets; default: the post's",
+    )
+
+
+class CommentOut(Schema):
+    id: int
+    workspace: str
+    author: str | None
+    text: str
+    created_at: datetime
+
+
+class CommentList(Schema):
+    items: list[CommentOut]
+
+
+def _comment_out(comment: Comment) -> CommentOut:
+    return CommentOut(
+        id=comment.pk,
+        workspace=comment.workspace.slug,
+        author=comment.author.email if comment.author else None,
+        text=comment.text,
+        created_at=comment.created_at,
+    )
+
+
+@router.get("/posts/{post_id}/comments", response=CommentList)
+def list_comments(request: HttpRequest, post_id: int) -> CommentList:
+    """Comments and remarks on the post, from the workspaces the caller may read."""
+    who = actor(request)
+    found = selectors.post(who, post_id)
+    return CommentList(items=[_comment_out(c) for c in selectors.comments(who, found)])
+
+
+@router.post("/posts/{post_id}/comments", response={201: CommentOut})
+def add_comment(request: HttpRequest, post_id: int, payload: CommentIn) -> Status[CommentOut]:
+    who = actor(request)
+    found = selectors.post(who, post_id)
+    where = workspace_for(who, payload.workspace) if payload.workspace else found.workspace
+    made = services.comment(
+        who, found, selectors.comment_workspace(who, found, where), payload.text
+    )
+    return Status(201, _comment_out(made))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 from django.utils.translation import gettext as _
 
@@ -63,3 +63,27 @@ def parse_when(text: str, zone_name: str, field: str = "scheduled_at") -> Instan
             fields={field: _("Not an ISO 8601 date-time.")},
         ) from None
     return local_instant(value, zone_name, field)
+
+
+def moved(
+    scheduled_at: datetime,
+    schedule_zone: str,
+    day: date,
+    view_zone: str,
+    hour: int | None = None,
+) -> Instant:
+    """Where a schedule lands when it is dropped on another ``day`` of a calendar shown in
+    ``view_zone``.
+
+    Dropped on a day, it moves by as many days and keeps its wall-clock time in the zone it was
+    asked in: 09:00 in Paris stays 09:00 in Paris across a DST change, never 08:00 or 10:00.
+    Dropped on an hour slot, it takes that hour (and keeps its minutes) in the view's zone.
+    """
+    view = zone_named(view_zone)
+    shown = scheduled_at.astimezone(view)
+    if hour is not None:
+        target = local_instant(datetime.combine(day, time(hour, shown.minute)), view_zone)
+        return Instant(target.utc, schedule_zone, target.adjustment)
+    local = scheduled_at.astimezone(zone_named(schedule_zone))
+    new_date = local.date() + (day - shown.date())
+    return local_instant(datetime.combine(new_date, local.time()), schedule_zone)

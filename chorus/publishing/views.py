@@ -1,27 +1,23 @@
-"""The Publish pages: posts with each channel's truth, a composer, approvals, crisis mode."""
+"""The Publish pages: posts with each channel's truth, approvals, crisis mode (the composer is
+in ``chorus.publishing.composer``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from chorus.channels.models import Channel
-from chorus.channels.selectors import channels as visible_channels
 from chorus.errors import ServiceError
-from chorus.networks.base import PostContent
-from chorus.networks.registry import NETWORKS
-from chorus.networks.validation import DEFAULT_LIMITS
-from chorus.orgs.access import Actor
+from chorus.orgs.access import Actor, scoped
 from chorus.orgs.roles import Action
 from chorus.publishing import selectors, services
-from chorus.publishing.forms import ComposeForm
 from chorus.publishing.models import Delivery, Post
-from chorus.publishing.timing import local_instant
 from chorus.web.shell import actor_of, workspace_page
 
 
@@ -29,10 +25,15 @@ from chorus.web.shell import actor_of, workspace_page
 def publish(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     workspace = request.workspace  # type: ignore[attr-defined]
+    # Only the deliveries of this subtree that the actor may read: a market's team sees its
+    # own part of HQ's posts, not the other markets'.
+    shown = scoped(
+        actor, Delivery.objects.filter(workspace__path__startswith=workspace.path)
+    ).select_related("channel", "variant")
     posts = list(
         selectors.posts(actor, workspace)
         .select_related("workspace", "author")
-        .prefetch_related("deliveries__channel", "deliveries__variant")[:50]
+        .prefetch_related(Prefetch("deliveries", queryset=shown))[:50]
     )
     return render(
         request,
@@ -45,96 +46,25 @@ def publish(request: HttpRequest) -> HttpResponse:
                     "awaiting": any(
                         d.state == Delivery.State.AWAITING_APPROVAL for d in post.deliveries.all()
                     ),
-                    "open": any(d.state in services.EDITABLE for d in post.deliveries.all()),
+                    "open": actor.can(Action.WRITE_CONTENT, post.workspace)
+                    and any(d.state in services.EDITABLE for d in post.deliveries.all()),
                 }
                 for post in posts
             ],
+            "to_adapt": selectors.to_adapt(actor, workspace),
             "can_write": actor.can(Action.PROPOSE_CONTENT, workspace),
             "can_approve": actor.can(Action.APPROVE_CONTENT, workspace),
             "can_cancel": actor.can(Action.WRITE_CONTENT, workspace),
+            # Where a variant can be edited (its deliveries not sent yet): the variant page.
+            "writable_workspaces": actor.workspace_ids(Action.WRITE_CONTENT),
+            "editable_states": services.EDITABLE,
+            # Still waiting for a person at their time: not published, shown as overdue.
+            "waiting_states": (
+                Delivery.State.AWAITING_ADAPTATION,
+                Delivery.State.AWAITING_APPROVAL,
+            ),
+            "now": timezone.now(),
         },
-    )
-
-
-def _channel_choices(request: HttpRequest) -> list[Channel]:
-    actor = actor_of(request)
-    workspace = request.workspace  # type: ignore[attr-defined]
-    return list(
-        visible_channels(actor, workspace)
-        .filter(workspace_id__in=actor.workspace_ids(Action.PROPOSE_CONTENT))
-        .exclude(status=Channel.Status.DISABLED)
-    )
-
-
-@workspace_page(Action.PROPOSE_CONTENT)
-def compose(request: HttpRequest) -> HttpResponse:
-    actor = actor_of(request)
-    workspace = request.workspace  # type: ignore[attr-defined]
-    channels = _channel_choices(request)
-    form = ComposeForm(
-        request.POST or None,
-        channels=[(c.pk, f"{c} · {c.workspace.name}") for c in channels],
-        initial={"timezone": workspace.timezone},
-    )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            when = (
-                local_instant(data["scheduled_at"].replace(tzinfo=None), data["timezone"])
-                if data["scheduled_at"]
-                else None
-            )
-            post = services.create_post(
-                actor,
-                workspace,
-                text=data["text"],
-                channels=data["channels"],
-                when=when,
-                timezone_name=data["timezone"],
-            )
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
-            for field, message in exc.fields.items():
-                form.add_error(None, f"{field}: {message}")
-        else:
-            messages.success(request, _("The post is saved."))
-            for warning in selectors.duplicate_warnings(post):
-                messages.warning(request, warning)
-            return redirect("publish", slug=workspace.slug)
-    return render(
-        request,
-        "publishing/compose.html",
-        {"area": "publish", "form": form, "counts": _counts("")},
-    )
-
-
-def _counts(text: str) -> list[dict[str, object]]:
-    """Length of the text counted each network's way, with the rules it breaks."""
-    rows = []
-    for slug, info in NETWORKS.items():
-        limits = DEFAULT_LIMITS[slug]
-        issues = [
-            services.describe_issue(issue)
-            for issue in services.validate_for_network(slug, PostContent(text=text))
-            if issue.where == "text"
-        ]
-        rows.append(
-            {
-                "network": info.display_name,
-                "count": limits.count_text(text),
-                "limit": limits.text_length,
-                "unit": limits.text_unit,
-                "issues": issues if text else [],
-            }
-        )
-    return rows
-
-
-@workspace_page(Action.PROPOSE_CONTENT)
-@require_POST
-def check_length(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "publishing/_counts.html", {"counts": _counts(request.POST.get("text", ""))}
     )
 
 

@@ -23,9 +23,10 @@ from chorus.orgs import services
 from chorus.orgs.access import Actor
 from chorus.orgs.models import Invitation, Membership, User, Workspace
 from chorus.orgs.roles import Action, Role, role_allows
-from chorus.publishing.models import Post
+from chorus.publishing.models import MediaAsset, Post
 from tests.conftest import add_workspace, make_org, make_user, member, owner_of, token_for
-from tests.publishing.helpers import proposed_post
+from tests.publishing.helpers import post_to, proposed_post
+from tests.publishing.media_helpers import png_file
 
 pytestmark = pytest.mark.django_db
 _unique = itertools.count(1)
@@ -36,6 +37,10 @@ class Route:
     action: str | None  # None: the caller acts on their own things only (profile, own tokens)
     body: dict | None = None
     query: dict = field(default_factory=dict)
+    #: {post_id} is the root's post to the workspace's channel (a market's copy to adapt).
+    of_global_post: bool = False
+    #: Sent as a multipart form with an image under "file".
+    upload: bool = False
 
 
 ROUTES: dict[tuple[str, str], Route] = {
@@ -108,15 +113,38 @@ ROUTES: dict[tuple[str, str], Route] = {
         Action.WRITE_CONTENT, {"scheduled_at": "2030-01-02T09:00:00+01:00"}
     ),
     ("GET", "/deliveries"): Route(Action.VIEW_CONTENT, query={"post": "{post_id}"}),
+    ("POST", "/deliveries/{delivery_id}/schedule"): Route(
+        Action.WRITE_CONTENT, {"day": "2030-01-03"}
+    ),
     ("GET", "/campaigns"): Route(Action.VIEW_CONTENT, query={"workspace": "{workspace}"}),
     ("POST", "/campaigns"): Route(
         Action.WRITE_CONTENT, {"workspace": "{workspace}", "name": "Summer"}
     ),
+    ("GET", "/workspaces/{workspace}/approval-rule"): Route(Action.VIEW_CONTENT),
     ("PUT", "/workspaces/{workspace}/approval-rule"): Route(
         Action.UPDATE_WORKSPACE, {"required": True}
     ),
     ("POST", "/workspaces/{workspace}/pause"): Route(Action.APPROVE_CONTENT, {"reason": "crisis"}),
+    ("GET", "/posts/{post_id}/markets"): Route(Action.VIEW_CONTENT),
+    ("PUT", "/posts/{post_id}/markets/{workspace}/variant"): Route(
+        Action.PROPOSE_CONTENT, {"text": "Adapted here", "adapted": True}, of_global_post=True
+    ),
+    ("POST", "/posts/{post_id}/markets/{workspace}/approve"): Route(Action.APPROVE_CONTENT),
+    ("POST", "/posts/{post_id}/markets/{workspace}/reject"): Route(
+        Action.APPROVE_CONTENT, {"note": "No"}
+    ),
+    ("GET", "/posts/{post_id}/comments"): Route(Action.VIEW_CONTENT),
+    ("POST", "/posts/{post_id}/comments"): Route(
+        Action.PROPOSE_CONTENT, {"text": "Say “summer”?", "workspace": "{workspace}"}
+    ),
     ("POST", "/workspaces/{workspace}/resume"): Route(Action.APPROVE_CONTENT, {}),
+    ("GET", "/media"): Route(Action.VIEW_CONTENT, query={"workspace": "{workspace}"}),
+    ("POST", "/media"): Route(
+        Action.PROPOSE_CONTENT, {"workspace": "{workspace}", "alt_text": "A dot"}, upload=True
+    ),
+    ("PATCH", "/media/{media_id}"): Route(Action.PROPOSE_CONTENT, {"alt_text": "A red dot"}),
+    ("DELETE", "/media/{media_id}"): Route(Action.WRITE_CONTENT),
+    ("PATCH", "/variants/{variant_id}"): Route(Action.WRITE_CONTENT, {"hashtags": ["summer"]}),
 }
 
 
@@ -132,6 +160,8 @@ class Targets:
     channel: Channel
     mastodon: object | None = None  # the Mastodon fake, for routes that connect an account
     post: Post | None = None  # a contributor's post on ``channel``, awaiting approval
+    global_post: Post | None = None  # the root's post on ``channel``, for the workspace to adapt
+    media: MediaAsset | None = None  # an image of the workspace's media library
 
     def fill(self, text: str) -> str:
         return (
@@ -142,6 +172,9 @@ class Targets:
             .replace("{bystander}", self.bystander.email)
             .replace("{channel_id}", str(self.channel.pk))
             .replace("{post_id}", str(self.post.pk if self.post else ""))
+            .replace("{delivery_id}", str(self.post.deliveries.get().pk if self.post else ""))
+            .replace("{media_id}", str(self.media.pk if self.media else ""))
+            .replace("{variant_id}", str(self.post.variants.get().pk if self.post else ""))
             .replace("{mastodon_url}", getattr(self.mastodon, "url", ""))
             .replace("{mastodon_token}", getattr(self.mastodon, "token", ""))
             .replace("{unique}", f"made-{next(_unique)}")
@@ -170,15 +203,35 @@ def targets_in(workspace: Workspace, token_owner: User) -> Targets:
         ),
     )
     targets.post = proposed_post(workspace, targets.channel, datetime(2030, 1, 1, 8, tzinfo=UTC))
+    targets.media = MediaAsset.objects.create(
+        workspace=workspace,
+        name="dot.png",
+        stored_as=f"tenancy/{next(_unique)}.png",
+        mime_type="image/png",
+        kind=MediaAsset.Kind.IMAGE,
+        size=1,
+        alt_text="A dot",
+    )
+    targets.global_post = post_to(
+        root_owner.user,
+        Workspace.objects.get(pk=workspace.ancestor_ids[0]),
+        [targets.channel],
+        datetime(2030, 1, 1, 8, tzinfo=UTC),
+        adapt=True,
+    )
     return targets
 
 
 def call(client, method: str, path: str, route: Route, targets: Targets, secret: str):
+    if route.of_global_post and targets.global_post:
+        path = path.replace("{post_id}", str(targets.global_post.pk))
     url = "/api/v1" + targets.fill(path)
     query = {key: targets.fill(value) for key, value in route.query.items()}
     if query:
         url += "?" + "&".join(f"{key}={value}" for key, value in query.items())
     body = json.loads(targets.fill(json.dumps(route.body or {})))
+    if route.upload:
+        return client.post(url, {**body, "file": png_file()}, HTTP_AUTHORIZATION=f"Bearer {secret}")
     return client.generic(
         method,
         url,
@@ -261,6 +314,13 @@ PAGE_ARGS = {
     "uidb64",
     "token",
     "post_id",
+    "delivery_id",
+    "media_id",
+    "variant_id",
+    "grant",
+    # A signed public media link (tests/publishing/test_media_links.py): the token is the
+    # permission, for anyone; the file name is decoration.
+    "filename",
 }
 
 
@@ -286,7 +346,11 @@ def test_pages_of_another_organisation_answer_404(client, name):
         "token_id": targets.token_id,
         "channel_id": targets.channel.pk,
         "area": "publish",
+        "grant": "a-grant-of-theirs",
         "post_id": targets.post.pk if targets.post else 0,
+        "delivery_id": targets.post.deliveries.get().pk if targets.post else 0,
+        "media_id": targets.media.pk if targets.media else 0,
+        "variant_id": targets.post.variants.get().pk if targets.post else 0,
     }
     route = dict(_page_patterns())[name]
     wanted = {key: value for key, value in kwargs.items() if key in route}

@@ -63,13 +63,17 @@ def post_to(
     channels: Sequence[Channel],
     at: datetime | None,
     text: str = "Hello from Chorus",
+    *,
+    adapt: bool = False,
 ) -> Post:
+    """A post from ``workspace``; its markets' channels get it as is unless ``adapt``."""
     return services.create_post(
         Actor(author),
         workspace,
         text=text,
         channels=[channel.pk for channel in channels],
         when=Instant(at, "UTC") if at else None,
+        send_as_is=not adapt,
     )
 
 
@@ -111,5 +115,6 @@ class StubNetwork:
             raise failure
         return result
 
-    def find_published(self, idempotency_key: str) -> PublishResult | None:
+    def find_published(self, idempotency_key: str, **attempt: object) -> PublishResult | None:
+        self.reconciled_with = attempt  # the content and start time the ledger passes
         return self.published.get(idempotency_key)

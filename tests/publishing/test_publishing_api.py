@@ -23,6 +23,8 @@ def body(workspace: Workspace, channels: list[int], **extra: object) -> dict:
         "text": "Our summer menu is here",
         "channels": channels,
         "scheduled_at": LATER,
+        # Markets take HQ's variants as written here; their adaptation is in test_glocal.py.
+        "send_as_is": True,
         **extra,
     }
 
