@@ -10,7 +10,7 @@ from chorus.channels import views as channels
 from chorus.orgs import views as orgs
 from chorus.publishing import approval_views as approvals
 from chorus.publishing import calendar_views as calendar
-from chorus.publishing import composer, library_views
+from chorus.publishing import composer, library_views, slots_views
 from chorus.publishing import glocal_views as glocal
 from chorus.publishing import views as publishing
 from chorus.web import views as web
@@ -30,6 +30,7 @@ workspace_urls = [
     path("publish/media/<int:media_id>/alt-text/", library_views.alt_text, name="media-alt-text"),
     path("publish/media/<int:media_id>/delete/", library_views.delete, name="media-delete"),
     path("publish/approvals/", approvals.approval_rule, name="publish-approval-rule"),
+    path("publish/queues/", slots_views.queues, name="publish-slots"),
     path("publish/pause/", publishing.pause, name="publishing-pause"),
     path("publish/resume/", publishing.resume, name="publishing-resume"),
     path("publish/posts/<int:post_id>/approve/", publishing.approve, name="post-approve"),

@@ -87,6 +87,14 @@ class PostIn(ContentIn):
         "Omitted: the post stays a draft.",
     )
     timezone: str | None = Field(None, description="IANA zone; default: the workspace's")
+    publish_now: bool = Field(
+        False,
+        description="instead of `scheduled_at`: publish at once (once approved, if it must be)",
+    )
+    queue: bool = Field(
+        False,
+        description="instead of `scheduled_at`: each channel's next free posting slot",
+    )
     campaign: int | None = None
     variants: list[VariantIn] = []
     labels: list[str] = []
@@ -459,6 +467,8 @@ def create_post(request: HttpRequest, payload: PostIn) -> Status[PostOut]:
             thread=payload.thread,
             locked_fields=payload.locked_fields,
             mandatory_mention=payload.mandatory_mention,
+            publish_now=payload.publish_now,
+            queue=payload.queue,
         )
         return post.pk
 

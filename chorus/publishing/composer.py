@@ -168,6 +168,8 @@ def compose(request: HttpRequest) -> HttpResponse:
                 locked_fields=request.POST.getlist("locked_fields"),
                 mandatory_mention=request.POST.get("mandatory_mention", ""),
                 send_as_is=request.POST.get("send_as_is") == "on",
+                publish_now=data["when"] == "now",
+                queue=data["when"] == "queue",
             )
         except ServiceError as exc:
             form.add_error(None, exc.message)

@@ -19,6 +19,16 @@ class ComposeForm(forms.Form):
         help_text=_("Local time in the zone below. Empty: keep it as a draft."),
     )
     timezone = forms.ChoiceField(label=_("Time zone"))
+    when = forms.ChoiceField(
+        label=_("When"),
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[
+            ("", _("At the time above (empty: keep it as a draft)")),
+            ("now", _("Publish now")),
+            ("queue", _("Add to the queue: each channel's next free posting slot")),
+        ],
+    )
 
     def __init__(self, *args: object, channels: list[tuple[int, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.dates import WEEKDAYS
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
@@ -219,6 +220,9 @@ class Delivery(models.Model):
     )
     #: Why an approver sent it back to draft.
     review_note = models.TextField(blank=True)
+    #: Asked to go out at once ("publish now"): approving it sends it then, not at the time
+    #: it was asked (which approval has made stale).
+    publish_now = models.BooleanField(default=False)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now)
@@ -374,3 +378,29 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of {self.workspace}"
+
+
+class PostingSlot(models.Model):
+    """A weekly time at which a channel's queue publishes, e.g. Monday 09:00 in Paris.
+
+    "Add to queue" gives a delivery the channel's next slot not yet taken by another one.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="posting_slots")
+    #: 0 is Monday, as ``date.weekday()`` counts.
+    weekday = models.PositiveSmallIntegerField(
+        _("day of the week"), choices=sorted(WEEKDAYS.items())
+    )
+    local_time = models.TimeField(_("time"))
+    zone = models.CharField(_("time zone"), max_length=64)
+
+    class Meta:
+        ordering = ["weekday", "local_time", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "weekday", "local_time", "zone"], name="one_slot_per_time"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"slot {self.weekday} {self.local_time} {self.zone} of {self.channel_id}"

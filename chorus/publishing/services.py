@@ -37,6 +37,7 @@ from chorus.orgs.models import Membership, Workspace
 from chorus.orgs.roles import ROLE_RANK, Action, Role
 from chorus.publishing import decisions
 from chorus.publishing import media as library
+from chorus.publishing import slots as posting_slots
 from chorus.publishing.models import (
     Approval,
     ApprovalRule,
@@ -532,11 +533,15 @@ def create_post(
     thread: Sequence[str] = (),
     locked_fields: Sequence[str] = (),
     mandatory_mention: str = "",
+    publish_now: bool = False,
+    queue: bool = False,
 ) -> Post:
     """A post and one delivery per channel, validated for every network before anything is
-    written. Contributors' posts, and posts of workspaces whose rule says so, await approval.
-    ``locked_fields`` (among ``Post.LOCKABLE_FIELDS``) and ``mandatory_mention`` bind the
-    variants its markets make.
+    written. Its time is ``when``, now (``publish_now``: once approved, if it must be), or
+    each channel's next free posting slot (``queue``); none of them: a draft. Contributors'
+    posts, and posts of workspaces whose rule says so, await approval. ``locked_fields``
+    (among ``Post.LOCKABLE_FIELDS``) and ``mandatory_mention`` bind the variants its markets
+    make.
 
     Channels of sub-workspaces (markets) get their market's local variant, to be adapted by
     its team (see ``adapt``), unless ``send_as_is`` says they take the post's own variants."""
@@ -585,8 +590,12 @@ def create_post(
     errors.update(mention_errors(mention, master.text, "text"))
     for index, own in enumerate(owns):
         errors.update(mention_errors(mention, own.over(master).text, f"variants[{index}].text"))
+    if sum((when is not None, publish_now, queue)) > 1:
+        errors["scheduled_at"] = _("Give a time, publish now or add to the queue: only one.")
     if errors:
         raise Invalid(_("Some fields are not valid."), fields=errors)
+    if publish_now:
+        when = Instant(now, zone)
     _check_schedule(when, now)
     targets = _channels_in(actor, workspace, channels)
 
@@ -640,14 +649,18 @@ def create_post(
         for variant in all_variants:
             if own_media.get(id(variant)):
                 _attach(post, variant, own_media[id(variant)])
+        times = posting_slots.queue_times(targets, now) if queue else {}
+        if when is not None:
+            times = {channel.pk: when for channel in targets}
         deliveries = [
             Delivery(
                 workspace=channel.workspace,
                 post=post,
                 variant=variant,
                 channel=channel,
-                scheduled_at=when.utc if when else None,
-                schedule_zone=zone,
+                scheduled_at=times[channel.pk].utc if channel.pk in times else None,
+                schedule_zone=times[channel.pk].zone if channel.pk in times else zone,
+                publish_now=publish_now,
                 idempotency_key=f"chorus-{uuid.uuid4().hex}",
                 created_at=now,
                 updated_at=now,
@@ -669,6 +682,10 @@ def create_post(
                 "channels": [channel.pk for channel in targets],
                 "scheduled_at": when.utc.isoformat() if when else None,
                 "timezone": zone,
+                "publish_now": publish_now,
+                "queued": {str(pk): instant.utc.isoformat() for pk, instant in times.items()}
+                if queue
+                else None,
                 "awaiting_approval": approval,
                 "send_as_is": send_as_is,
             },
@@ -794,6 +811,7 @@ def _save(delivery: Delivery, now: datetime) -> None:
             "schedule_zone",
             "approved_by",
             "review_note",
+            "publish_now",
             "updated_at",
         ]
     )
@@ -869,7 +887,10 @@ def approve(actor: Actor, post: Post, workspace: Workspace | None = None) -> lis
 def _sign(actor: Actor, post: Post, scope: Workspace, deliveries: list[Delivery]) -> list[Delivery]:
     _check_not_own(actor, post, deliveries)
     now = timezone.now()
-    if any(d.scheduled_at and d.scheduled_at < now - PAST_TOLERANCE for d in deliveries):
+    if any(
+        d.scheduled_at and d.scheduled_at < now - PAST_TOLERANCE and not d.publish_now
+        for d in deliveries
+    ):
         # Approving stale content must not publish it by surprise: a person picks a new time.
         raise Conflict(
             _("The time of this post has passed: give it a new time, then approve it."),
@@ -900,6 +921,8 @@ def _sign(actor: Actor, post: Post, scope: Workspace, deliveries: list[Delivery]
         decisions.request_approval(post, scope)
         return []
     for delivery in deliveries:
+        if delivery.publish_now:
+            delivery.scheduled_at = now  # asked to go out at once: that is now
         _enter(delivery, _ready_state(delivery))
         delivery.approved_by = actor.user
         delivery.review_note = ""
@@ -1068,6 +1091,7 @@ def _set_time(delivery: Delivery, when: Instant, approval: bool, now: datetime) 
     """Approved deliveries stay approved; drafts that need approval go to the approvers.
     Returns whether the delivery was just submitted for approval (a draft until now)."""
     delivery.scheduled_at, delivery.schedule_zone = when.utc, when.zone
+    delivery.publish_now = False  # a person gave it a time: it keeps it
     submitted = False
     if delivery.state == State.AWAITING_ADAPTATION:
         pass  # the market's team still adapts it: it only gets its new time
