@@ -10,6 +10,7 @@ from chorus.channels import views as channels
 from chorus.orgs import views as orgs
 from chorus.publishing import approval_views as approvals
 from chorus.publishing import calendar_views as calendar
+from chorus.publishing import campaign_views as campaigns
 from chorus.publishing import composer, library_views, slots_views
 from chorus.publishing import glocal_views as glocal
 from chorus.publishing import views as publishing
@@ -44,6 +45,12 @@ workspace_urls = [
     ),
     path("publish/posts/<int:post_id>/adapt/", glocal.adapt, name="post-adapt"),
     path("publish/posts/<int:post_id>/comments/", glocal.comment, name="post-comment"),
+    path("publish/campaigns/", campaigns.campaigns, name="publish-campaigns"),
+    path(
+        "publish/campaigns/<int:campaign_id>/",
+        campaigns.campaign_detail,
+        name="publish-campaign",
+    ),
     path("publish/calendar/", calendar.calendar, name="publish-calendar"),
     path("publish/calendar/export.csv", calendar.calendar_export, name="publish-calendar-export"),
     path("publish/calendar/feed/", calendar.calendar_feed, name="publish-calendar-feed"),

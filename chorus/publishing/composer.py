@@ -135,9 +135,11 @@ def compose(request: HttpRequest) -> HttpResponse:
     channels = _channel_choices(actor, workspace)
     tabs = _tabs(channels)
     library = list(media.library(actor, workspace))
+    campaigns = {c.pk: c for c in selectors.campaigns_applying_to(workspace).order_by("name")}
     form = ComposeForm(
         request.POST or None,
         channels=[(c.pk, f"{c} · {c.workspace.name}") for c in channels],
+        campaigns=[(pk, c.name) for pk, c in campaigns.items()],
         initial={"timezone": workspace.timezone},
     )
     problems: dict[str, str] = {}
@@ -159,6 +161,7 @@ def compose(request: HttpRequest) -> HttpResponse:
                 channels=data["channels"],
                 when=when,
                 timezone_name=data["timezone"],
+                campaign=campaigns.get(data["campaign"]) if data["campaign"] else None,
                 variants=[spec for spec in variants if not _is_empty(spec)],
                 media=master.media,
                 link=master.link,

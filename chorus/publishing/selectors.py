@@ -132,6 +132,20 @@ def campaign(actor: Actor, campaign_id: object) -> Campaign:
     return get_scoped(actor, Campaign.objects.select_related("workspace"), campaign_id)
 
 
+def campaigns_applying_to(workspace: Workspace) -> QuerySet[Campaign]:
+    """Campaigns of the workspace and of its ancestors: those its posts may belong to."""
+    return Campaign.objects.filter(workspace_id__in=workspace.ancestor_ids).select_related(
+        "workspace"
+    )
+
+
+def campaigns_in_view(actor: Actor, workspace: Workspace) -> QuerySet[Campaign]:
+    """The campaigns page's: those of the subtree the actor sees, and the ancestors' that apply."""
+    return (campaigns(actor, workspace) | campaigns_applying_to(workspace)).select_related(
+        "workspace"
+    )
+
+
 def crisis_pause(workspace: Workspace) -> CrisisPause | None:
     from chorus.publishing.services import active_pause
 

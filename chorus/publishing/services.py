@@ -1213,12 +1213,7 @@ def create_campaign(
     labels: Sequence[str] = (),
 ) -> Campaign:
     require(actor, Action.WRITE_CONTENT, workspace)
-    if not name.strip():
-        raise Invalid(_("A name is required."), fields={"name": _("Required.")})
-    if starts_on and ends_on and ends_on < starts_on:
-        raise Invalid(
-            _("The campaign ends before it starts."), fields={"ends_on": _("Before the start.")}
-        )
+    _check_campaign(name, starts_on, ends_on)
     campaign = Campaign.objects.create(
         workspace=workspace,
         name=name.strip(),
@@ -1230,6 +1225,35 @@ def create_campaign(
     )
     audit.record(actor, "campaign.created", workspace=workspace, target=campaign)
     return campaign
+
+
+@transaction.atomic
+def update_campaign(
+    actor: Actor,
+    campaign: Campaign,
+    *,
+    name: str,
+    goal: str = "",
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+    labels: Sequence[str] = (),
+) -> Campaign:
+    require(actor, Action.WRITE_CONTENT, campaign.workspace)
+    _check_campaign(name, starts_on, ends_on)
+    campaign.name, campaign.goal, campaign.labels = name.strip(), goal, list(labels)
+    campaign.starts_on, campaign.ends_on = starts_on, ends_on
+    campaign.save(update_fields=["name", "goal", "labels", "starts_on", "ends_on"])
+    audit.record(actor, "campaign.updated", workspace=campaign.workspace, target=campaign)
+    return campaign
+
+
+def _check_campaign(name: str, starts_on: date | None, ends_on: date | None) -> None:
+    if not name.strip():
+        raise Invalid(_("A name is required."), fields={"name": _("Required.")})
+    if starts_on and ends_on and ends_on < starts_on:
+        raise Invalid(
+            _("The campaign ends before it starts."), fields={"ends_on": _("Before the start.")}
+        )
 
 
 # Crisis mode -------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from chorus.orgs import services
 from chorus.orgs.access import Actor
 from chorus.orgs.models import Invitation, Membership, User, Workspace
 from chorus.orgs.roles import Action, Role, role_allows
-from chorus.publishing.models import MediaAsset, Post
+from chorus.publishing.models import Campaign, MediaAsset, Post
 from tests.conftest import add_workspace, make_org, make_user, member, owner_of, token_for
 from tests.publishing.helpers import post_to, proposed_post
 from tests.publishing.media_helpers import png_file
@@ -317,6 +317,7 @@ PAGE_ARGS = {
     "delivery_id",
     "media_id",
     "variant_id",
+    "campaign_id",
     "grant",
     # A signed public media link (tests/publishing/test_media_links.py): the token is the
     # permission, for anyone; the file name is decoration.
@@ -351,6 +352,7 @@ def test_pages_of_another_organisation_answer_404(client, name):
         "delivery_id": targets.post.deliveries.get().pk if targets.post else 0,
         "media_id": targets.media.pk if targets.media else 0,
         "variant_id": targets.post.variants.get().pk if targets.post else 0,
+        "campaign_id": Campaign.objects.create(workspace=theirs, name="Theirs").pk,
     }
     route = dict(_page_patterns())[name]
     wanted = {key: value for key, value in kwargs.items() if key in route}
