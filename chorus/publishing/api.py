@@ -315,6 +315,9 @@ class CampaignIn(Schema):
     starts_on: date | None = None
     ends_on: date | None = None
     labels: list[str] = []
+    link_tracking: str = Field(
+        "", max_length=500, description="added to each post's link, e.g. utm_source={network}"
+    )
 
 
 class CampaignOut(Schema):
@@ -325,6 +328,7 @@ class CampaignOut(Schema):
     starts_on: date | None
     ends_on: date | None
     labels: list[str]
+    link_tracking: str
 
     @staticmethod
     def build(campaign: Campaign) -> CampaignOut:
@@ -336,6 +340,7 @@ class CampaignOut(Schema):
             starts_on=campaign.starts_on,
             ends_on=campaign.ends_on,
             labels=campaign.labels,
+            link_tracking=campaign.link_tracking,
         )
 
 
@@ -680,6 +685,7 @@ def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status[Campaig
             starts_on=payload.starts_on,
             ends_on=payload.ends_on,
             labels=payload.labels,
+            link_tracking=payload.link_tracking,
         ).pk
 
     campaign_id = _idempotent(request, "campaigns", payload, create)

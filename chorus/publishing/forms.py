@@ -83,6 +83,15 @@ class CampaignForm(forms.Form):
         required=False,
         help_text=_("Separated by commas."),
     )
+    link_tracking = forms.CharField(
+        label=_("Link tracking"),
+        required=False,
+        max_length=500,
+        help_text=_(
+            "Added to the link of each post, e.g. utm_source={network}&utm_medium=social; "
+            "{network} becomes the channel's network."
+        ),
+    )
 
     def __init__(self, *args: object, instance: object = None, **kwargs: object) -> None:
         if instance is not None:
@@ -95,6 +104,7 @@ class CampaignForm(forms.Form):
                 "ends_on": instance.ends_on,  # type: ignore[attr-defined]
                 "content_types": [label for label in labels if label in common],
                 "other_labels": ", ".join(label for label in labels if label not in common),
+                "link_tracking": instance.link_tracking,  # type: ignore[attr-defined]
             }
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
@@ -108,6 +118,7 @@ class CampaignForm(forms.Form):
             "starts_on": data["starts_on"],
             "ends_on": data["ends_on"],
             "labels": list(dict.fromkeys([*data["content_types"], *typed])),
+            "link_tracking": data["link_tracking"],
         }
 
     def add_service_errors(self, error: ServiceError) -> None:

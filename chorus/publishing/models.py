@@ -24,6 +24,8 @@ class Campaign(models.Model):
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
     #: Free labels, e.g. the content type ("job offer", "customer story") that KPIs group by.
     labels = models.JSONField(_("labels"), default=list, blank=True)
+    #: Query parameters added to the link of each of its posts (see chorus/publishing/tracking.py).
+    link_tracking = models.CharField(_("link tracking"), max_length=500, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import regex
@@ -35,7 +35,7 @@ from chorus.orgs import audit
 from chorus.orgs.access import Actor, require
 from chorus.orgs.models import Membership, Workspace
 from chorus.orgs.roles import ROLE_RANK, Action, Role
-from chorus.publishing import decisions
+from chorus.publishing import decisions, tracking
 from chorus.publishing import media as library
 from chorus.publishing import slots as posting_slots
 from chorus.publishing.models import (
@@ -308,9 +308,13 @@ def build_content(fields: Fields, *, locale: str = "", network: str | None = Non
 def content_for(variant: Variant, network: str | None = None) -> PostContent:
     """The variant's full content (its own fields over the master's) for ``network`` (the
     channel's; default: the variant's own network, else every field as written)."""
-    return build_content(
-        effective_fields(variant), locale=variant.locale, network=network or variant.network or None
-    )
+    network = network or variant.network or None
+    fields = effective_fields(variant)
+    campaign = variant.post.campaign if variant.post.campaign_id else None
+    if campaign and campaign.link_tracking and fields.link.get("url"):
+        url = tracking.tracked(fields.link["url"], campaign.link_tracking, network or "")
+        fields = replace(fields, link={**fields.link, "url": url})
+    return build_content(fields, locale=variant.locale, network=network)
 
 
 def resolve_fields(
@@ -1211,9 +1215,10 @@ def create_campaign(
     starts_on: date | None = None,
     ends_on: date | None = None,
     labels: Sequence[str] = (),
+    link_tracking: str = "",
 ) -> Campaign:
     require(actor, Action.WRITE_CONTENT, workspace)
-    _check_campaign(name, starts_on, ends_on)
+    _check_campaign(name, starts_on, ends_on, link_tracking)
     campaign = Campaign.objects.create(
         workspace=workspace,
         name=name.strip(),
@@ -1221,6 +1226,7 @@ def create_campaign(
         starts_on=starts_on,
         ends_on=ends_on,
         labels=list(labels),
+        link_tracking=link_tracking.strip(),
         created_by=actor.user,
     )
     audit.record(actor, "campaign.created", workspace=workspace, target=campaign)
@@ -1237,17 +1243,22 @@ def update_campaign(
     starts_on: date | None = None,
     ends_on: date | None = None,
     labels: Sequence[str] = (),
+    link_tracking: str = "",
 ) -> Campaign:
     require(actor, Action.WRITE_CONTENT, campaign.workspace)
-    _check_campaign(name, starts_on, ends_on)
+    _check_campaign(name, starts_on, ends_on, link_tracking)
     campaign.name, campaign.goal, campaign.labels = name.strip(), goal, list(labels)
     campaign.starts_on, campaign.ends_on = starts_on, ends_on
-    campaign.save(update_fields=["name", "goal", "labels", "starts_on", "ends_on"])
+    campaign.link_tracking = link_tracking.strip()
+    campaign.save(update_fields=["name", "goal", "labels", "starts_on", "ends_on", "link_tracking"])
     audit.record(actor, "campaign.updated", workspace=campaign.workspace, target=campaign)
     return campaign
 
 
-def _check_campaign(name: str, starts_on: date | None, ends_on: date | None) -> None:
+def _check_campaign(
+    name: str, starts_on: date | None, ends_on: date | None, link_tracking: str
+) -> None:
+    tracking.parse(link_tracking)
     if not name.strip():
         raise Invalid(_("A name is required."), fields={"name": _("Required.")})
     if starts_on and ends_on and ends_on < starts_on:
