@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import mimetypes
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -160,6 +161,15 @@ class PostContent:
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
+_WEB_ADDRESS = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$")
+
+
+def web_address(value: str) -> str:
+    """``value`` when it is a plain http(s) address, else empty. A network's URL is untrusted:
+    a ``javascript:`` link in a page would run in the session of whoever clicks it."""
+    return value if _WEB_ADDRESS.match(value or "") else ""
+
+
 @dataclass(frozen=True)
 class PublishResult:
     remote_id: str
@@ -167,6 +177,9 @@ class PublishResult:
     published_at: datetime | None = None
     #: Results of the thread's continuation parts, in order.
     thread: Sequence[PublishResult] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "remote_url", web_address(self.remote_url))
 
 
 class NotificationKind(enum.StrEnum):

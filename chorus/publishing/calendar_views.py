@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chorus.channels.models import Channel
 from chorus.errors import Invalid, ServiceError
+from chorus.networks.base import web_address
 from chorus.networks.registry import NETWORKS
 from chorus.orgs.models import Workspace
 from chorus.orgs.roles import Action
@@ -178,7 +179,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
                 excerpt=delivery.variant.effective_text,
                 movable=delivery.state in services.EDITABLE
                 and actor.can(Action.WRITE_CONTENT, delivery.post.workspace),
-                remote_url=exports.safe_url(delivery.remote_url),
+                remote_url=web_address(delivery.remote_url),
             )
         )
     hours = [

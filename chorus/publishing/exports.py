@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zoneinfo
 from collections.abc import Sequence
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chorus.networks.base import web_address
 from chorus.networks.registry import NETWORKS
 from chorus.orgs.models import Workspace
 from chorus.publishing import ical
@@ -20,16 +20,10 @@ from chorus.publishing.selectors import labels_of
 SUMMARY_LENGTH = 80
 #: A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_SAFE_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$")
 
 
 def network_name(slug: str) -> str:
     return NETWORKS[slug].display_name if slug in NETWORKS else slug
-
-
-def safe_url(value: str) -> str:
-    """A network's URL only when it is a plain http(s) address (it is untrusted)."""
-    return value if _SAFE_URL.match(value or "") else ""
 
 
 def ical_feed(
@@ -57,7 +51,7 @@ def ical_feed(
                         f"{_('Workspace')}: {delivery.channel.workspace.name}",
                     ]
                 ),
-                url=safe_url(delivery.remote_url) or page_url,
+                url=web_address(delivery.remote_url) or page_url,
                 status=(
                     "CANCELLED"
                     if delivery.state == Delivery.State.CANCELLED

@@ -277,15 +277,20 @@ def calendar_feed(workspace: Workspace) -> CalendarFeed | None:
 
 
 def feed_workspace(secret: str) -> Workspace | None:
-    """The workspace whose calendar feed has this secret, if it is still in force."""
+    """The workspace whose calendar feed has this secret, if it is still in force: rotated,
+    revoked, or made by someone who may no longer approve content there, it is not."""
     from chorus.publishing.services import feed_secret_hash
 
     feed = (
-        CalendarFeed.objects.select_related("workspace")
+        CalendarFeed.objects.select_related("workspace", "created_by")
         .filter(secret_hash=feed_secret_hash(secret))
         .first()
     )
-    return feed.workspace if feed else None
+    if feed is None or feed.created_by is None or not feed.created_by.is_active:
+        return None
+    if not Actor(feed.created_by).can(Action.APPROVE_CONTENT, feed.workspace):
+        return None
+    return feed.workspace
 
 
 DUPLICATE_WINDOW = timedelta(days=30)

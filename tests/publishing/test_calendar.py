@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from chorus.orgs import services as services_org
 from chorus.orgs.access import Actor
 from chorus.orgs.models import AuditEntry, Workspace
 from chorus.orgs.roles import Role
@@ -353,6 +354,16 @@ def test_a_rotated_or_revoked_feed_address_answers_404(client: Client):
         .order_by("pk")
         .values_list("action", flat=True)
     ) == ["calendar_feed.created", "calendar_feed.rotated", "calendar_feed.revoked"]
+
+
+def test_a_feed_stops_when_its_maker_may_no_longer_approve_there(client: Client):
+    org = make_org()
+    manager = member(org, Role.MANAGER)
+    client.force_login(manager)
+    url = feed_url(client, org)
+    assert Client().get(url).status_code == 200
+    services_org.set_role(Actor(owner_of(org)), org, manager, Role.EDITOR)
+    assert Client().get(url).status_code == 404
 
 
 def test_an_editor_cannot_make_a_feed_address(client: Client):
